@@ -1,0 +1,53 @@
+"""The check registry: each check registers itself by id with its parameters' defaults.
+
+A rubric says which checks count and how much; a check says how to tell. ``register`` fills
+``REGISTRY`` when the check modules are imported (``grader.checks`` imports them all).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+CheckFunction = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class CheckDefinition:
+    """A registered check: its stable id, a one-line title, defaults of its parameters, and the
+    ids of checks whose failure makes it undecidable (it is then skipped, naming them)."""
+
+    id: str
+    title: str
+    function: CheckFunction
+    params: Mapping[str, Any] = field(default_factory=dict)
+    depends_on: tuple[str, ...] = ()
+    advisory: bool = False
+
+
+REGISTRY: dict[str, CheckDefinition] = {}
+
+
+def register(
+    check_id: str,
+    title: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    depends_on: tuple[str, ...] = (),
+    advisory: bool = False,
+) -> Callable[[CheckFunction], CheckFunction]:
+    """Return a decorator that registers a check function under ``check_id``.
+
+    Raises ``ValueError`` if the id is already taken: ids are a stable interface.
+    """
+
+    def decorate(function: CheckFunction) -> CheckFunction:
+        if check_id in REGISTRY:
+            raise ValueError(f"check id registered twice: {check_id!r}")
+        REGISTRY[check_id] = CheckDefinition(
+            check_id, title, function, MappingProxyType(dict(params or {})), depends_on, advisory)
+        return function
+
+    return decorate

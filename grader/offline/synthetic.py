@@ -1,0 +1,129 @@
+"""A deterministic synthetic cats-vs-dogs dataset in the ``cats_and_dogs_filtered`` layout.
+
+The two classes differ in the colour of the objects drawn on a varied background: "cats" are warm
+(red to orange), "dogs" are cool (cyan to blue). Colour survives flips, rotations, crops and
+resizing, so a correct pipeline learns the task in a few steps, while a pipeline that squashes
+its inputs (images scaled twice) cannot see the difference.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import os
+import shutil
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from grader.cache import cache_root
+
+# Bumped whenever the images drawn change, so that stale caches are rebuilt.
+GENERATOR_VERSION = 1
+DATASET_NAME = "cats_and_dogs_filtered"
+# The real dataset's counts: students' pipelines (e.g. ``val_batches // 5``) depend on them.
+SPLIT_COUNTS = {"train": 1000, "validation": 500}  # images per class
+# The real file names: train cat.0..cat.999, validation cat.2000..cat.2499.
+SPLIT_FIRST_INDEX = {"train": 0, "validation": 2000}
+CLASSES = ("cats", "dogs")
+_HUES = {"cats": (0.97, 0.10), "dogs": (0.50, 0.66)}
+_SIZE_RANGE = (96, 176)
+
+
+@dataclass(frozen=True)
+class SyntheticDataset:
+    """Where a generated dataset lives: ``root`` holds ``train/`` and ``validation/``."""
+
+    root: Path
+    version: int = GENERATOR_VERSION
+
+    @property
+    def train_dir(self) -> Path:
+        return self.root / "train"
+
+    @property
+    def validation_dir(self) -> Path:
+        return self.root / "validation"
+
+
+def draw_image(label: str, seed: int) -> Image.Image:
+    """Return one synthetic RGB image of class ``label`` ("cats" or "dogs"), fixed by ``seed``."""
+    rng = np.random.default_rng(seed)
+    width, height = (int(v) for v in rng.integers(*_SIZE_RANGE, size=2))
+    canvas = _background(rng, width, height)
+    draw = ImageDraw.Draw(canvas)
+    low, high = _HUES[label]
+    for _ in range(int(rng.integers(3, 6))):
+        hue = rng.uniform(low, high + (1.0 if high < low else 0.0)) % 1.0
+        rgb = colorsys.hsv_to_rgb(hue, rng.uniform(0.6, 1.0), rng.uniform(0.55, 1.0))
+        radius_x, radius_y = rng.uniform(0.2, 0.42, size=2) * (width, height)
+        cx, cy = rng.uniform(0.2, 0.8) * width, rng.uniform(0.2, 0.8) * height
+        box = (cx - radius_x, cy - radius_y, cx + radius_x, cy + radius_y)
+        draw.ellipse(box, fill=tuple(int(255 * c) for c in rgb))
+    return canvas
+
+
+def _background(rng: np.random.Generator, width: int, height: int) -> Image.Image:
+    """A muted two-colour gradient with noise: varied, and carrying no class signal."""
+    start, end = (np.array(colorsys.hsv_to_rgb(rng.uniform(), rng.uniform(0, 0.3), rng.uniform(0.2, 0.9)))
+                  for _ in range(2))
+    t = np.linspace(0.0, 1.0, width)[None, :, None]
+    pixels = (start * (1 - t) + end * t) * 255.0
+    pixels = np.broadcast_to(pixels, (height, width, 3)) + rng.normal(0, 8, size=(height, width, 3))
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+def image_seed(split: str, label: str, index: int) -> int:
+    """Return the seed of one image: stable across runs, machines and Python versions."""
+    return (GENERATOR_VERSION * 1_000_003 + CLASSES.index(label) * 10_007 + index) * (
+        2 if split == "train" else 3
+    )
+
+
+def write_dataset(root: Path) -> SyntheticDataset:
+    """Write the whole dataset under ``root`` (replacing it) and return where it is."""
+    staging = root.with_name(root.name + f".tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    for split, per_class in SPLIT_COUNTS.items():
+        for label in CLASSES:
+            folder = staging / split / label
+            folder.mkdir(parents=True)
+            first = SPLIT_FIRST_INDEX[split]
+            for index in range(first, first + per_class):
+                image = draw_image(label, image_seed(split, label, index))
+                image.save(folder / f"{label[:-1]}.{index}.jpg", quality=85)
+    (staging / "VERSION").write_text(f"{GENERATOR_VERSION}\n")
+    shutil.rmtree(root, ignore_errors=True)
+    staging.rename(root)  # atomic on one filesystem: readers never see half a dataset
+    return SyntheticDataset(root)
+
+
+def _is_current(root: Path) -> bool:
+    marker = root / "VERSION"
+    return marker.is_file() and marker.read_text().strip() == str(GENERATOR_VERSION)
+
+
+def ensure_dataset(cache: Path | None = None) -> SyntheticDataset:
+    """Return the cached synthetic dataset, generating it first if absent or stale."""
+    root = (cache or cache_root()) / "datasets" / DATASET_NAME
+    if _is_current(root):
+        return SyntheticDataset(root)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    return write_dataset(root)
+
+
+def ensure_zip(cache: Path | None = None) -> Path:
+    """Return a zip of the dataset laid out as the TensorFlow tutorial's download."""
+    dataset = ensure_dataset(cache)
+    archive = dataset.root.parent / f"{DATASET_NAME}.v{GENERATOR_VERSION}.zip"
+    if archive.is_file():
+        return archive
+    staging = archive.with_suffix(f".tmp-{os.getpid()}")
+    with zipfile.ZipFile(staging, "w", compression=zipfile.ZIP_STORED) as bundle:
+        for path in sorted(dataset.root.rglob("*")):
+            if path.is_file() and path.name != "VERSION":
+                bundle.write(path, Path(DATASET_NAME) / path.relative_to(dataset.root))
+    staging.rename(archive)
+    return archive

@@ -1,0 +1,254 @@
+"""Read and validate a rubric (TOML): which checks and questions count, and for how much.
+
+A bad rubric fails here, at load time, with a message that names the key and echoes what was
+received, never later in the middle of grading a class.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+from grader.errors import RubricError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+# The lab's answer sheet numbers its items 1-8: four written questions, four code excerpts.
+LAB_ITEMS = ("q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8")
+QuestionKind = Literal["written", "code"]
+DEFAULT_RUBRIC = Path(__file__).resolve().parent.parent / "rubrics" / "transfer_learning.toml"
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One code check as the rubric weighs it."""
+
+    id: str
+    points: float
+    params: Mapping[str, Any] = field(default_factory=dict)
+    hidden: bool = False
+
+
+@dataclass(frozen=True)
+class Concept:
+    """A key idea a written answer should contain, and the ways students say it."""
+
+    name: str
+    points: float
+    phrases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class QuestionSpec:
+    """One answer-sheet item: a written question with concepts, or a code excerpt tied to checks."""
+
+    id: str
+    title: str
+    kind: QuestionKind
+    points: float
+    prompt: str = ""
+    reference: str = ""
+    concepts: tuple[Concept, ...] = ()
+    checks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunBudget:
+    """How much of a student's training the harness allows (epochs and steps per phase)."""
+
+    epochs: int = 1
+    steps_per_epoch: int = 3
+    eval_steps: int = 2
+    timeout_seconds: float = 240.0
+
+
+@dataclass(frozen=True)
+class Rubric:
+    """A validated rubric. ``max_score`` equals the sum of all points."""
+
+    name: str
+    max_score: float
+    checks: tuple[CheckSpec, ...]
+    questions: tuple[QuestionSpec, ...]
+    budget: RunBudget = RunBudget()
+    source: str = ""
+
+    def check(self, check_id: str) -> CheckSpec | None:
+        return next((spec for spec in self.checks if spec.id == check_id), None)
+
+
+def load_rubric(path: str | Path | None = None, known_checks: Mapping[str, Any] | None = None) -> Rubric:
+    """Read and validate the rubric at ``path`` (default: the bundled transfer-learning rubric).
+
+    ``known_checks`` maps check ids to their definitions (default: the check registry). Raises
+    ``RubricError`` naming the offending key and the value received.
+    """
+    path = Path(path) if path is not None else DEFAULT_RUBRIC
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RubricError(f"rubric not found: {path}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise RubricError(f"{path}: not valid TOML: {error}") from None
+    if known_checks is None:
+        from grader.checks import REGISTRY as known_checks
+    return parse_rubric(document, known_checks, source=str(path))
+
+
+def parse_rubric(document: Mapping[str, Any], known_checks: Mapping[str, Any], source: str = "<rubric>") -> Rubric:
+    """Validate an already-parsed TOML document; see ``load_rubric``."""
+    where = _Where(source)
+    _only_keys(document, {"rubric", "run", "checks", "questions"}, where, "top level")
+    header = _table(document, "rubric", where)
+    name = _typed(header, "name", str, where.at("rubric"))
+    max_score = _points(header, "max_score", where.at("rubric"))
+    checks = tuple(_check(check_id, body, known_checks, where)
+                   for check_id, body in _table(document, "checks", where).items())
+    questions = _questions(_table(document, "questions", where), known_checks, where)
+    budget = _budget(document.get("run", {}), where)
+    total = sum(spec.points for spec in checks) + sum(spec.points for spec in questions)
+    if abs(total - max_score) > 1e-9:
+        raise RubricError(f"{source}: rubric.max_score is {max_score:g} but the checks and questions "
+                          f"add up to {total:g}. Received: max_score={max_score!r}")
+    return Rubric(name, max_score, checks, questions, budget, source)
+
+
+@dataclass(frozen=True)
+class _Where:
+    source: str
+    key: str = ""
+
+    def at(self, key: str) -> _Where:
+        return _Where(self.source, f"{self.key}.{key}" if self.key else key)
+
+    def fail(self, problem: str, received: Any) -> RubricError:
+        return RubricError(f"{self.source}: {self.key}: {problem}. Received: {self.key.rsplit('.', 1)[-1]}={received!r}")
+
+
+def _table(document: Mapping[str, Any], key: str, where: _Where) -> Mapping[str, Any]:
+    if key not in document:
+        raise RubricError(f"{where.source}: missing [{key}] table")
+    value = document[key]
+    if not isinstance(value, Mapping):
+        raise where.at(key).fail("must be a table", value)
+    return value
+
+
+def _only_keys(table: Mapping[str, Any], allowed: set[str], where: _Where, what: str) -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise RubricError(f"{where.source}: {what}: unknown key {unknown[0]!r} "
+                          f"(allowed: {', '.join(sorted(allowed))}). Received: {unknown}")
+
+
+def _typed(table: Mapping[str, Any], key: str, kind: type, where: _Where, default: Any = ...) -> Any:
+    if key not in table:
+        if default is ...:
+            raise RubricError(f"{where.source}: {where.key}: missing required key {key!r}")
+        return default
+    value = table[key]
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise where.at(key).fail(f"must be {kind.__name__}", value)
+    return value
+
+
+def _points(table: Mapping[str, Any], key: str, where: _Where) -> float:
+    value = _typed(table, key, float, where)
+    if value < 0:
+        raise where.at(key).fail("points must not be negative", table[key])
+    return value
+
+
+def _check(check_id: str, body: Any, known: Mapping[str, Any], where: _Where) -> CheckSpec:
+    here = where.at(f'checks."{check_id}"')
+    if check_id not in known:
+        raise RubricError(f"{where.source}: checks: unknown check id {check_id!r} "
+                          f"(known: {', '.join(sorted(known))}). Received: {check_id!r}")
+    if not isinstance(body, Mapping):
+        raise here.fail("must be a table with at least `points`", body)
+    _only_keys(body, {"points", "params", "hidden"}, where, here.key)
+    params = _params(body.get("params", {}), getattr(known[check_id], "params", {}), here.at("params"))
+    return CheckSpec(check_id, _points(body, "points", here), params, _typed(body, "hidden", bool, here, False))
+
+
+def _params(given: Any, defaults: Mapping[str, Any], where: _Where) -> Mapping[str, Any]:
+    if not isinstance(given, Mapping):
+        raise where.fail("must be a table", given)
+    merged = dict(defaults)
+    for key, value in given.items():
+        if key not in defaults:
+            raise RubricError(f"{where.source}: {where.key}: unknown parameter {key!r} "
+                              f"(this check takes: {', '.join(defaults) or 'none'}). Received: {key}={value!r}")
+        expected = type(defaults[key])
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, expected):
+            raise where.at(key).fail(f"must be {expected.__name__}", value)
+        merged[key] = value
+    return MappingProxyType(merged)
+
+
+def _questions(table: Mapping[str, Any], known: Mapping[str, Any], where: _Where) -> tuple[QuestionSpec, ...]:
+    for item in LAB_ITEMS:
+        if item not in table:
+            raise RubricError(f"{where.source}: questions: missing question {item!r}; the answer sheet "
+                              f"has items {', '.join(LAB_ITEMS)}. Received: {sorted(table)}")
+    extra = sorted(set(table) - set(LAB_ITEMS))
+    if extra:
+        raise RubricError(f"{where.source}: questions: unknown question id {extra[0]!r} "
+                          f"(the lab's items are {', '.join(LAB_ITEMS)}). Received: {extra}")
+    return tuple(_question(item, table[item], known, where.at(f"questions.{item}")) for item in LAB_ITEMS)
+
+
+def _question(item: str, body: Any, known: Mapping[str, Any], here: _Where) -> QuestionSpec:
+    if not isinstance(body, Mapping):
+        raise here.fail("must be a table", body)
+    _only_keys(body, {"title", "kind", "points", "prompt", "reference", "concepts", "checks"}, here, here.key)
+    kind = _typed(body, "kind", str, here)
+    if kind not in ("written", "code"):
+        raise here.at("kind").fail("must be 'written' or 'code'", kind)
+    points = _points(body, "points", here)
+    concepts = tuple(_concept(i, c, here.at(f"concepts[{i}]")) for i, c in enumerate(body.get("concepts", [])))
+    checks = tuple(body.get("checks", []))
+    for check_id in checks:
+        if check_id not in known:
+            raise here.at("checks").fail(f"unknown check id {check_id!r}", list(checks))
+    if kind == "written" and not concepts:
+        raise here.at("concepts").fail("a written question needs at least one concept", [])
+    if kind == "written" and abs(sum(c.points for c in concepts) - points) > 1e-9:
+        raise here.at("points").fail(f"the concepts add up to {sum(c.points for c in concepts):g}", points)
+    return QuestionSpec(item, _typed(body, "title", str, here), kind, points,
+                        _typed(body, "prompt", str, here, ""), _typed(body, "reference", str, here, ""),
+                        concepts, checks)
+
+
+def _concept(index: int, body: Any, here: _Where) -> Concept:
+    if not isinstance(body, Mapping):
+        raise here.fail("must be a table", body)
+    phrases = body.get("phrases", [])
+    if not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
+        raise here.at("phrases").fail("must be a non-empty list of phrases", phrases)
+    return Concept(_typed(body, "name", str, here), _points(body, "points", here), tuple(phrases))
+
+
+def _budget(table: Any, where: _Where) -> RunBudget:
+    here = where.at("run")
+    if not isinstance(table, Mapping):
+        raise here.fail("must be a table", table)
+    _only_keys(table, {"epochs", "steps_per_epoch", "eval_steps", "timeout_seconds"}, where, "run")
+    defaults = RunBudget()
+    values = {key: _typed(table, key, type(getattr(defaults, key)), here, getattr(defaults, key))
+              for key in ("epochs", "steps_per_epoch", "eval_steps", "timeout_seconds")}
+    for key, value in values.items():
+        if value <= 0:
+            raise here.at(key).fail("must be positive", value)
+    return RunBudget(**values)
