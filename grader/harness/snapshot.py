@@ -1,0 +1,153 @@
+"""Describe models, optimizers and losses as plain JSON: what the checks judge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_KEY_CONFIG = ("units", "activation", "rate", "factor", "mode", "filters", "kernel_size", "strides",
+               "scale", "offset", "fill_mode", "height_factor", "width_factor", "batch_shape",
+               "pool_size", "keepdims", "axis", "use_bias", "momentum", "epsilon")
+
+
+def describe_model(model: Any, bases: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """Return the model's layers in call order, nested models expanded, with trainable flags.
+
+    ``bases`` maps ``id(model)`` of every application the harness built to what it knows of it;
+    those are summarised (their hundreds of layers reduced to counts and trainable indices).
+    """
+    return {
+        "name": model.name,
+        "class": type(model).__name__,
+        "trainable": bool(model.trainable),
+        "input_shape": _shape(getattr(model, "input_shape", None)),
+        "output_shape": _shape(getattr(model, "output_shape", None)),
+        "layers": _describe_children(model, "", bases),
+        "trainable_weights": len(model.trainable_weights),
+        "params": int(model.count_params()) if model.built else None,
+    }
+
+
+def _shape(shape: Any) -> Any:
+    try:
+        return [None if d is None else int(d) for d in shape]
+    except TypeError:
+        return None
+
+
+def _children(model: Any) -> list[Any]:
+    operations = getattr(model, "operations", None)
+    if type(model).__name__ != "Sequential" and operations is not None:
+        return [op for op in operations if type(op).__name__ != "InputLayer"]
+    return [layer for layer in getattr(model, "layers", []) if type(layer).__name__ != "InputLayer"]
+
+
+def _describe_children(model: Any, prefix: str, bases: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    described: list[dict[str, Any]] = []
+    for index, layer in enumerate(_children(model)):
+        entry = describe_layer(layer, prefix, index, bases)
+        entry["inbound"] = _inbound(model, layer, index)
+        described.append(entry)
+        if "base" not in entry and hasattr(layer, "layers") and _children(layer):
+            described.extend(_describe_children(layer, entry["path"] + "/", bases))
+    return described
+
+
+def _inbound(model: Any, layer: Any, index: int) -> list[str]:
+    if type(model).__name__ == "Sequential":
+        previous = _children(model)[index - 1] if index else None
+        return [previous.name] if previous is not None else []
+    names = []
+    for node in getattr(layer, "_inbound_nodes", []):
+        for parent in getattr(node, "parent_nodes", []):
+            operation = getattr(parent, "operation", None)
+            if operation is not None and operation.name not in names:
+                names.append(operation.name)
+    return names
+
+
+def describe_layer(layer: Any, prefix: str, index: int, bases: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """One layer: class, name, path among nested models, trainable, key configuration."""
+    try:
+        config = layer.get_config()
+    except Exception:  # noqa: BLE001 - subclassed layers may not implement it
+        config = {}
+    entry: dict[str, Any] = {
+        "index": index,
+        "path": prefix + layer.name,
+        "name": layer.name,
+        "class": type(layer).__name__,
+        "trainable": bool(getattr(layer, "trainable", False)),
+        "config": {key: _config_value(config[key]) for key in _KEY_CONFIG if key in config},
+        "trainable_weights": len(getattr(layer, "trainable_weights", [])),
+    }
+    if id(layer) in bases:
+        entry["base"] = describe_base(layer, bases[id(layer)])
+    return entry
+
+
+def _config_value(value: Any) -> Any:
+    if isinstance(value, dict):  # e.g. a serialized activation or initializer
+        return value.get("config", {}).get("name") or value.get("class_name") or str(value)[:80]
+    return value
+
+
+def describe_base(base: Any, known: dict[str, Any]) -> dict[str, Any]:
+    """Summarise a pretrained base: which of its layers are trainable and how BatchNorm is set."""
+    layers = base.layers
+    weighted = [i for i, layer in enumerate(layers) if layer.weights]
+    trainable = [i for i in weighted if layers[i].trainable]
+    batchnorms = [layer for layer in layers if type(layer).__name__ == "BatchNormalization"]
+    return {
+        "architecture": known.get("architecture"),
+        "layer_count": len(layers),
+        "weighted_layers": len(weighted),
+        "trainable_layer_indices": trainable,
+        "first_trainable_index": trainable[0] if trainable else None,
+        "trainable_weights": len(base.trainable_weights),
+        "batchnorm_trainable": sum(1 for layer in batchnorms if layer.trainable),
+        "batchnorm_count": len(batchnorms),
+        "called_with_training": known.get("called_with_training"),
+    }
+
+
+def describe_optimizer(optimizer: Any) -> dict[str, Any]:
+    """Class and learning rate (a number, or the schedule's class) of an optimizer or its name."""
+    if isinstance(optimizer, str):
+        return {"class": optimizer, "learning_rate": None, "from_string": True}
+    rate = getattr(optimizer, "learning_rate", None)
+    try:
+        value: Any = float(rate.numpy() if hasattr(rate, "numpy") else rate)
+    except (TypeError, ValueError):
+        value = type(getattr(optimizer, "_learning_rate", rate)).__name__
+    return {"class": type(optimizer).__name__, "learning_rate": value}
+
+
+def describe_loss(loss: Any) -> dict[str, Any]:
+    """Name of a loss given as a string, a function or a Loss object, with ``from_logits``."""
+    if loss is None:
+        return {"name": None}
+    if isinstance(loss, str):
+        return {"name": loss, "from_logits": False}
+    if isinstance(loss, (list, tuple, dict)):
+        return {"name": "multiple", "parts": [describe_loss(part) for part in (loss.values() if isinstance(loss, dict) else loss)]}
+    config = {}
+    if hasattr(loss, "get_config"):
+        try:
+            config = loss.get_config()
+        except Exception:  # noqa: BLE001
+            config = {}
+    name = type(loss).__name__ if hasattr(loss, "get_config") else getattr(loss, "__name__", repr(loss))
+    return {"name": name, "from_logits": bool(config.get("from_logits", False)),
+            "label_smoothing": config.get("label_smoothing")}
+
+
+def describe_metrics(metrics: Any) -> list[str]:
+    """Names of the metrics passed to compile."""
+    if metrics is None:
+        return []
+    if isinstance(metrics, dict):
+        metrics = [m for values in metrics.values() for m in (values if isinstance(values, list) else [values])]
+    if not isinstance(metrics, (list, tuple)):
+        metrics = [metrics]
+    return [m if isinstance(m, str) else getattr(m, "name", None) or getattr(m, "__name__", type(m).__name__)
+            for m in metrics]

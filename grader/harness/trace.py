@@ -1,0 +1,81 @@
+"""The child's trace: JSON lines, flushed per event, so a crash or a kill keeps what came before."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+_MAX_EVENT_CHARS = 200_000
+_HARNESS_DIR = str(Path(__file__).resolve().parent.parent)
+
+
+class Trace:
+    """Appends events to a JSON-lines file; each carries the student's file and line that caused it."""
+
+    def __init__(self, path: Path, workdir: Path) -> None:
+        self._file: TextIO = open(path, "a", encoding="utf-8", buffering=1)
+        self._workdir = str(workdir.resolve())
+        self._seq = 0
+        self._started = time.monotonic()
+        self._said: set[str] = set()
+
+    def emit(self, kind: str, **payload: Any) -> None:
+        """Write one event now. Never raises: a trace problem must not change the student's run."""
+        self._seq += 1
+        event = {"seq": self._seq, "t": round(time.monotonic() - self._started, 3), "kind": kind,
+                 **self.location(), **payload}
+        try:
+            line = json.dumps(jsonable(event), allow_nan=False)
+        except (TypeError, ValueError) as error:
+            line = json.dumps({"seq": self._seq, "kind": kind, "trace_error": repr(error)})
+        if len(line) > _MAX_EVENT_CHARS:
+            line = json.dumps({"seq": self._seq, "kind": kind, "truncated": len(line), **self.location()})
+        try:
+            self._file.write(line + "\n")
+            self._file.flush()
+        except OSError:
+            pass
+
+    def accommodate(self, message: str) -> None:
+        """Record, once, something the harness changed so that the script could run here."""
+        if message not in self._said:
+            self._said.add(message)
+            self.emit("accommodation", message=message)
+
+    def location(self) -> dict[str, Any]:
+        """Return the innermost frame in the student's own files: ``{"file", "line"}`` or ``{}``."""
+        frame = sys._getframe(1)
+        while frame is not None:
+            filename = frame.f_code.co_filename
+            if not filename.startswith("<"):  # "<frozen runpy>", "<string>": no file of the student's
+                filename = os.path.abspath(filename)
+            if filename.startswith(self._workdir + os.sep) and not filename.startswith(_HARNESS_DIR):
+                return {"file": os.path.relpath(filename, self._workdir), "line": frame.f_lineno}
+            frame = frame.f_back
+        return {}
+
+
+def jsonable(value: Any, depth: int = 0) -> Any:
+    """Convert numbers, arrays, tuples and unknown objects into JSON values (NaN becomes a string)."""
+    if depth > 12:
+        return repr(value)[:200]
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, dict):
+        return {str(k): jsonable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [jsonable(v, depth + 1) for v in value]
+    if hasattr(value, "tolist") and getattr(value, "size", 2) <= 64:
+        return jsonable(value.tolist(), depth + 1)
+    if hasattr(value, "item") and getattr(value, "size", 2) == 1:
+        return jsonable(value.item(), depth + 1)
+    return repr(value)[:200]

@@ -1,0 +1,283 @@
+"""``compile``, ``fit``, ``evaluate`` and ``predict``: recorded, and held to a small budget.
+
+Each ``fit`` keeps the student's phase structure (``initial_epoch``) but runs at most
+``epochs`` epochs of at most ``steps_per_epoch`` steps; the trace gets its arguments, history,
+which layers' weights changed, and statistics of the tensors that entered the base model.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grader.harness import applications
+from grader.harness.config import HarnessConfig
+from grader.harness.snapshot import describe_loss, describe_metrics, describe_model, describe_optimizer
+from grader.harness.trace import Trace
+
+_STATISTICS = {"moving_mean", "moving_variance"}
+# Counters the harness reads at the end of the run (how many times fit was called).
+RECORDER_STATE: dict[str, int] = {}
+
+
+class Recorder:
+    """Holds the trace, the budget and a counter for saved artifacts."""
+
+    def __init__(self, trace: Trace, config: HarnessConfig) -> None:
+        self.trace, self.config = trace, config
+        self.saved = 0
+        self.fits = 0
+        self.in_fit = False  # fit runs evaluate itself for validation: that is not the student's call
+
+    def save(self, model: Any, label: str) -> str | None:
+        """Save ``model`` as ``.keras`` in the artifacts folder; return its path, or None."""
+        if not self.config.save_models:
+            return None
+        self.saved += 1
+        path = Path(self.config.artifacts) / f"{self.saved:02d}-{label}.keras"
+        try:
+            model.save(path)
+        except Exception as error:  # noqa: BLE001 - e.g. an unserialisable custom layer
+            self.trace.emit("artifact_error", label=label, error=f"{type(error).__name__}: {error}"[:500])
+            return None
+        return os.fspath(path)
+
+
+def _layer_weights(model: Any) -> dict[str, list[tuple[str, np.ndarray]]]:
+    """Every leaf layer with weights, by path, with a copy of each variable's value."""
+    found: dict[str, list[tuple[str, np.ndarray]]] = {}
+
+    def walk(layer: Any, prefix: str) -> None:
+        children = [child for child in getattr(layer, "layers", []) if child is not layer]
+        if children:
+            for child in children:
+                walk(child, prefix + layer.name + "/")
+        elif layer.weights:
+            found[prefix + layer.name] = [(v.path.rsplit("/", 1)[-1], np.array(v.numpy())) for v in layer.weights]
+
+    for child in model.layers:
+        walk(child, "")
+    return found
+
+
+def weight_changes(before: dict[str, list[tuple[str, np.ndarray]]], model: Any) -> dict[str, Any]:
+    """Which layers' parameters changed (and, separately, BatchNorm statistics) since ``before``."""
+    after = _layer_weights(model)
+    changed, unchanged, statistics_changed = [], [], []
+    for path, old in before.items():
+        new = dict(after.get(path, []))
+        params = [(name, value) for name, value in old if name not in _STATISTICS]
+        statistics = [(name, value) for name, value in old if name in _STATISTICS]
+        (changed if any(_differs(value, new.get(name)) for name, value in params) else unchanged).append(path)
+        if any(_differs(value, new.get(name)) for name, value in statistics):
+            statistics_changed.append(path)
+    return {"changed": changed, "unchanged": unchanged, "statistics_changed": statistics_changed}
+
+
+def _differs(old: np.ndarray, new: np.ndarray | None) -> bool:
+    return new is not None and (old.shape != new.shape or not np.array_equal(old, new))
+
+
+def _spec(element: Any) -> Any:
+    """Shapes and dtypes of a tf.data element spec, for labels/loss consistency checks."""
+    if hasattr(element, "shape") and hasattr(element, "dtype"):
+        return {"shape": [None if d is None else int(d) for d in element.shape], "dtype": element.dtype.name}
+    if isinstance(element, (tuple, list)):
+        return [_spec(part) for part in element]
+    if isinstance(element, dict):
+        return {key: _spec(value) for key, value in element.items()}
+    return repr(element)[:100]
+
+
+def describe_data(x: Any, y: Any) -> dict[str, Any]:
+    """What was passed to ``fit`` as data: its kind, and label shape where it can be read cheaply."""
+    kind = type(x).__name__
+    info: dict[str, Any] = {"kind": kind}
+    if hasattr(x, "element_spec"):
+        info["element_spec"] = _spec(x.element_spec)
+    if hasattr(x, "class_mode"):
+        info["class_mode"] = x.class_mode
+        info["image_shape"] = list(getattr(x, "image_shape", []))
+    if hasattr(x, "class_indices"):
+        info["class_indices"] = dict(x.class_indices)
+    if isinstance(x, np.ndarray):
+        info["x_shape"] = list(x.shape)
+    if isinstance(y, np.ndarray):
+        info["y_shape"] = list(y.shape)
+    return info
+
+
+def _bases_in(model: Any) -> list[Any]:
+    found = []
+    for layer in model.layers:
+        if id(layer) in applications.BASES:
+            found.append(layer)
+        elif hasattr(layer, "layers") and layer is not model:
+            found.extend(_bases_in(layer))
+    return found
+
+
+def _probe_summaries(model: Any) -> dict[str, Any]:
+    summaries = {}
+    for base in _bases_in(model):
+        probe = applications.BASES[id(base)]["probe"]
+        if probe is not None:
+            summaries[base.name] = probe.summary()
+    return summaries
+
+
+def install(recorder: Recorder) -> None:
+    """Wrap ``keras.Model``'s compile, fit, evaluate and predict (and Keras 2's *_generator)."""
+    import keras
+
+    model_class = keras.Model
+    originals = {name: getattr(model_class, name) for name in ("compile", "fit", "evaluate", "predict")}
+    model_class.compile = _compile(originals["compile"], recorder)
+    model_class.fit = _fit(originals["fit"], recorder)
+    model_class.evaluate = _bounded(originals["evaluate"], recorder, "evaluate")
+    model_class.predict = _bounded(originals["predict"], recorder, "predict")
+    for legacy, modern in (("fit_generator", "fit"), ("evaluate_generator", "evaluate"),
+                           ("predict_generator", "predict")):
+        setattr(model_class, legacy, _legacy_alias(legacy, modern, recorder))
+
+
+def _legacy_alias(legacy: str, modern: str, recorder: Recorder) -> Any:
+    def alias(self: Any, *args: Any, **kwargs: Any) -> Any:
+        recorder.trace.accommodate(f"ran Keras 2's `{legacy}` as `{modern}` (removed in Keras 3)")
+        for dropped in ("workers", "use_multiprocessing", "max_queue_size"):
+            kwargs.pop(dropped, None)
+        return getattr(self, modern)(*args, **kwargs)
+
+    return alias
+
+
+def _compile(original: Any, recorder: Recorder) -> Any:
+    signature = inspect.signature(original)
+
+    @functools.wraps(original)
+    def compile(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, *args, **kwargs)
+        call = signature.bind(self, *args, **kwargs)
+        call.apply_defaults()
+        arguments = call.arguments
+        recorder.trace.emit(
+            "compile", model=describe_model(self, applications.BASES), model_id=id(self),
+            optimizer=describe_optimizer(self.optimizer if self.optimizer is not None else arguments["optimizer"]),
+            loss=describe_loss(arguments.get("loss")), metrics=describe_metrics(arguments.get("metrics")),
+            artifact=recorder.save(self, "compile"))
+        return result
+
+    return compile
+
+
+def _fit(original: Any, recorder: Recorder) -> Any:
+    signature = inspect.signature(original)
+
+    @functools.wraps(original)
+    def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
+        call = signature.bind(self, *args, **kwargs)
+        call.apply_defaults()
+        arguments = call.arguments
+        requested = {key: _plain(arguments.get(key)) for key in
+                     ("epochs", "initial_epoch", "steps_per_epoch", "validation_steps", "batch_size")}
+        _apply_budget(arguments, recorder.config)
+        recorder.fits += 1
+        phase = RECORDER_STATE["fits"] = recorder.fits
+        recorder.trace.emit("fit_start", phase=phase, model_id=id(self), requested=requested,
+                            budget={key: _plain(arguments.get(key)) for key in requested},
+                            model=describe_model(self, applications.BASES),
+                            data=describe_data(arguments.get("x"), arguments.get("y")),
+                            has_validation=arguments.get("validation_data") is not None
+                            or bool(arguments.get("validation_split")))
+        before = _layer_weights(self)
+        for base in _bases_in(self):
+            probe = applications.BASES[id(base)]["probe"]
+            if probe is not None:
+                probe.reset()
+        applications.InputProbe.recording = recorder.in_fit = True
+        try:
+            history = original(*call.args, **call.kwargs)
+        finally:
+            applications.InputProbe.recording = recorder.in_fit = False
+        recorder.trace.emit("fit", phase=phase, model_id=id(self), requested=requested,
+                            epochs_run=list(getattr(history, "epoch", [])),
+                            history={k: [_plain(v) for v in values] for k, values in getattr(history, "history", {}).items()},
+                            weights=weight_changes(before, self), input_statistics=_probe_summaries(self),
+                            optimizer=describe_optimizer(self.optimizer) if self.optimizer is not None else None,
+                            artifact=recorder.save(self, f"fit{phase}"))
+        if history is not None and isinstance(getattr(history, "history", None), dict):
+            history.history = AliasingHistory(history.history, recorder.trace)
+        return history
+
+    return fit
+
+
+def _apply_budget(arguments: dict[str, Any], config: HarnessConfig) -> None:
+    """Shrink epochs and steps in place; ``initial_epoch`` (the phase structure) is kept."""
+    initial = int(arguments.get("initial_epoch") or 0)
+    epochs = int(arguments.get("epochs") or 1)
+    if epochs > initial:
+        arguments["epochs"] = initial + min(epochs - initial, config.epochs)
+    steps = arguments.get("steps_per_epoch")
+    arguments["steps_per_epoch"] = min(int(steps), config.steps_per_epoch) if steps else config.steps_per_epoch
+    if arguments.get("validation_data") is not None or arguments.get("validation_split"):
+        validation_steps = arguments.get("validation_steps")
+        arguments["validation_steps"] = (min(int(validation_steps), config.eval_steps) if validation_steps
+                                         else config.eval_steps)
+    x = arguments.get("x")
+    if isinstance(x, np.ndarray) and arguments.get("batch_size") is None:
+        arguments["batch_size"] = 32
+
+
+def _bounded(original: Any, recorder: Recorder, name: str) -> Any:
+    signature = inspect.signature(original)
+
+    @functools.wraps(original)
+    def bounded(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if recorder.in_fit:
+            return original(self, *args, **kwargs)
+        call = signature.bind(self, *args, **kwargs)
+        x = call.arguments.get("x")
+        if not isinstance(x, np.ndarray) or len(x) > 64 * recorder.config.eval_steps:
+            steps = call.arguments.get("steps")
+            call.arguments["steps"] = min(int(steps), recorder.config.eval_steps) if steps else recorder.config.eval_steps
+        result = original(*call.args, **call.kwargs)
+        recorder.trace.emit(name, model_id=id(self), steps=call.arguments.get("steps"),
+                            result=_plain(result) if name == "evaluate" else {"shape": list(getattr(result, "shape", []))})
+        return result
+
+    return bounded
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (int, float, str, bool)) or value is None:
+        return value
+    return repr(value)[:100]
+
+
+class AliasingHistory(dict):
+    """``history.history`` that also answers Keras 2's names (``acc``, ``val_acc``) and the reverse."""
+
+    _ALIASES = {"acc": "accuracy", "val_acc": "val_accuracy", "accuracy": "acc", "val_accuracy": "val_acc"}
+
+    def __init__(self, values: dict[str, Any], trace: Trace) -> None:
+        super().__init__(values)
+        self._trace = trace
+
+    def __missing__(self, key: str) -> Any:
+        alias = self._ALIASES.get(key)
+        if alias is not None and dict.__contains__(self, alias):
+            self._trace.accommodate(f"history[{key!r}] read as history[{alias!r}] (Keras 2 and 3 name it differently)")
+            return dict.__getitem__(self, alias)
+        raise KeyError(key)

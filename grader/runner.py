@@ -1,0 +1,257 @@
+"""Run one submission's code in the sandbox and return what it built and did as a ``RunResult``.
+
+The parent never unpickles or executes anything the child wrote and never reads results from
+the child's stdout: it reads the JSON trace (size-capped) and keeps the ``.keras`` artifacts for
+trusted inspection.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import shutil
+import tempfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import grader
+from grader.cache import cache_root
+from grader.errors import SubmissionError
+from grader.harness.config import HarnessConfig
+from grader.intake import Program, read_program
+from grader.offline.synthetic import SyntheticDataset, ensure_dataset, ensure_zip
+from grader.results import RunResult, RunStatus
+from grader.rubric import RunBudget
+from grader.sandbox import (ChildOutcome, Isolation, Limits, available_isolation, bwrap_command,
+                            prepare_scratch_owner, python_executable, run_child)
+
+_MAX_TRACE_BYTES = 20 * 2**20
+_MAX_EVENTS = 20_000
+_GRADER_MOUNT = Path("/opt/grader-lib")
+_LIMIT_SIGNALS = {"SIGXCPU": "CPU time limit", "SIGXFSZ": "file size limit", "SIGSEGV": "segmentation fault"}
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How to run submissions: training budget, limits, isolation, data and weights."""
+
+    budget: RunBudget = RunBudget()
+    limits: Limits = Limits()
+    isolation: Isolation | None = None  # None: the strongest available
+    data: Path | None = None  # a real dataset folder; None: the synthetic one
+    weights_file: Path | None = None
+    cache: Path | None = None
+    seed: int = 1234
+    save_models: bool = True
+    work_root: Path | None = None  # where scratch folders are made (default: the system temp)
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+def run_submission(code: Path, settings: RunSettings, keep: Path | None = None) -> RunResult:
+    """Run ``code`` (a ``.py`` or ``.ipynb``; sibling files are copied beside it) in the sandbox.
+
+    ``keep``: a folder where the run's artifacts and logs are kept; without it they are removed.
+    Never raises for a bad submission: the problem is in the result's status and reason.
+    """
+    try:
+        program = read_program(code)
+    except SubmissionError as error:
+        return _not_run(RunStatus.ERROR, str(error))
+    problem = program.syntax_error()
+    if problem is not None:
+        cell, line = program.locate(problem.lineno or 0)
+        where = f"cell {cell}, line {line}" if cell else f"line {line}"
+        return _not_run(RunStatus.ERROR, f"SyntaxError at {where}: {problem.msg}",
+                        trace=({"kind": "exception", "type": "SyntaxError", "message": problem.msg,
+                                "file": code.name, "line": line, "cell": cell},))
+    isolation = available_isolation(settings.isolation)
+    work = Path(tempfile.mkdtemp(prefix="grade-", dir=settings.work_root))
+    try:
+        return _run_in(work, program, settings, isolation, keep)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _not_run(status: RunStatus, reason: str, trace: tuple[dict[str, Any], ...] = ()) -> RunResult:
+    return RunResult(status, reason, None, 0.0, "", "", trace)
+
+
+def _dataset(settings: RunSettings) -> tuple[SyntheticDataset | Path, str, Path]:
+    if settings.data is not None:
+        return settings.data, str(settings.data), ensure_zip(settings.cache)
+    return ensure_dataset(settings.cache), "synthetic", ensure_zip(settings.cache)
+
+
+def _run_in(work: Path, program: Program, settings: RunSettings, isolation: Isolation, keep: Path | None) -> RunResult:
+    scratch, control, logs = work / "scratch", work / "control", work / "logs"
+    shutil.copytree(program.origin.parent, scratch, symlinks=False, ignore=_ignore_large)
+    control.mkdir()
+    script = scratch / (program.origin.name + (".py" if program.kind == "notebook" else ""))
+    script.write_text(program.source, encoding="utf-8")
+    (scratch / ".grader" / "artifacts").mkdir(parents=True)
+    (scratch / "home").mkdir(exist_ok=True)
+    dataset, data_kind, zip_path = _dataset(settings)
+    root = dataset.root if isinstance(dataset, SyntheticDataset) else dataset
+    cache = settings.cache or cache_root()
+    config = HarnessConfig(
+        script=str(script), workdir=str(scratch), trace=str(scratch / ".grader" / "trace.jsonl"),
+        artifacts=str(scratch / ".grader" / "artifacts"), data_root=str(root), data_kind=data_kind,
+        data_zip=str(zip_path), weights_cache=str(cache),
+        weights_file=str(settings.weights_file) if settings.weights_file else None,
+        epochs=settings.budget.epochs, steps_per_epoch=settings.budget.steps_per_epoch,
+        eval_steps=settings.budget.eval_steps, seed=settings.seed, save_models=settings.save_models)
+    config.write(control / "config.json")
+    prepare_scratch_owner(scratch, isolation)
+    env = _child_env(scratch, isolation, settings)
+    command = [python_executable(), "-m", "grader.harness", str(control / "config.json")]
+    if isolation == "bwrap":
+        readable = [Path(p) for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}]
+        readable += [control, root, zip_path.parent, cache / "weights"]
+        if settings.weights_file:
+            readable.append(settings.weights_file)
+        command = _with_grader_mount(bwrap_command(command, scratch, readable, env))
+    limits = replace(settings.limits, timeout_seconds=settings.budget.timeout_seconds)
+    outcome = run_child(command, scratch, env, limits, logs)
+    result = _result(outcome, scratch, program, isolation)
+    if keep is None:
+        return replace(result, artifacts=())
+    return replace(result, artifacts=_keep(scratch, logs, keep))
+
+
+def _ignore_large(folder: str, names: list[str]) -> list[str]:
+    """Leave out what a run never needs: big data files and earlier grading output."""
+    skipped = []
+    for name in names:
+        path = Path(folder) / name
+        if name in {"grading-results", "__pycache__", ".git"} or (path.is_file() and path.stat().st_size > 50 * 2**20):
+            skipped.append(name)
+    return skipped
+
+
+def _with_grader_mount(command: list[str]) -> list[str]:
+    """Bind only the ``grader`` package (not its repository: rubrics and tests stay out of reach)."""
+    package = Path(grader.__file__).resolve().parent
+    split = command.index("--clearenv")
+    mount = ["--perms", "0755", "--dir", str(_GRADER_MOUNT.parent), "--perms", "0755", "--dir", str(_GRADER_MOUNT),
+             "--ro-bind", str(package), str(_GRADER_MOUNT / "grader")]
+    return command[:split] + mount + command[split:]
+
+
+def _child_env(scratch: Path, isolation: Isolation, settings: RunSettings) -> dict[str, str]:
+    home = scratch / "home"
+    grader_path = _GRADER_MOUNT if isolation == "bwrap" else Path(grader.__file__).resolve().parent.parent
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(home),
+        "KERAS_HOME": str(home / ".keras"),
+        "MPLCONFIGDIR": str(home / ".matplotlib"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "MPLBACKEND": "Agg",
+        "PYTHONPATH": str(grader_path),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+        "PYTHONUNBUFFERED": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "CUDA_VISIBLE_DEVICES": "",
+        "NO_COLOR": "1",
+        "LANG": "C.UTF-8",
+        **settings.extra_env,
+    }
+
+
+def read_trace(path: Path) -> tuple[tuple[dict[str, Any], ...], bool]:
+    """Parse a JSON-lines trace, at most ``_MAX_TRACE_BYTES`` and ``_MAX_EVENTS``; return (events, truncated)."""
+    if not path.is_file():
+        return (), False
+    events: list[dict[str, Any]] = []
+    truncated = path.stat().st_size > _MAX_TRACE_BYTES
+    with open(path, "rb") as handle:
+        for raw in handle.read(_MAX_TRACE_BYTES).splitlines():
+            try:
+                event = json.loads(raw)
+            except ValueError:
+                truncated = True  # a line cut by a kill, or garbage
+                continue
+            if isinstance(event, dict):
+                events.append(event)
+            if len(events) >= _MAX_EVENTS:
+                return tuple(events), True
+    return tuple(events), truncated
+
+
+def _locate_events(events: tuple[dict[str, Any], ...], program: Program, script_name: str) -> tuple[dict[str, Any], ...]:
+    """Point events at what the student wrote: the notebook's cell and line, not the joined script."""
+    if program.kind != "notebook":
+        return events
+    located = []
+    for event in events:
+        if event.get("file") == script_name and isinstance(event.get("line"), int):
+            cell, line = program.locate(event["line"])
+            event = {**event, "file": program.origin.name, "cell": cell, "line": line}
+        located.append(event)
+    return tuple(located)
+
+
+def _result(outcome: ChildOutcome, scratch: Path, program: Program, isolation: Isolation) -> RunResult:
+    script_name = program.origin.name + (".py" if program.kind == "notebook" else "")
+    events, truncated = read_trace(scratch / ".grader" / "trace.jsonl")
+    events = _locate_events(events, program, script_name)
+    status, reason = classify(outcome, events)
+    accommodations = [event["message"] for event in events if event.get("kind") == "accommodation"]
+    if program.neutralised:
+        accommodations.append(f"{len(program.neutralised)} IPython magic or shell line(s) not run")
+    if program.encoding_note:
+        accommodations.append(program.encoding_note)
+    artifacts = tuple(sorted(str(p) for p in (scratch / ".grader" / "artifacts").glob("*.keras")))
+    return RunResult(status, reason, outcome.returncode, round(outcome.duration, 2), outcome.stdout[-8000:],
+                     outcome.stderr[-8000:], events, artifacts, isolation, tuple(accommodations), truncated)
+
+
+def classify(outcome: ChildOutcome, events: tuple[dict[str, Any], ...]) -> tuple[RunStatus, str]:
+    """Decide the run's status and a one-line reason from how the child ended and what it recorded."""
+    kinds = {event.get("kind") for event in events}
+    exception = next((e for e in reversed(events) if e.get("kind") == "exception"), None)
+    if outcome.timed_out:
+        last = next((e for e in reversed(events) if e.get("line")), None)
+        where = f"; last recorded at line {last['line']} ({last['kind']})" if last else ""
+        return RunStatus.TIMEOUT, f"did not finish within the time limit{where}"
+    if "harness_start" not in kinds:
+        return RunStatus.INTERNAL_ERROR, ("the grader's harness did not start: "
+                                          + (outcome.stderr.strip().splitlines() or ["no output"])[-1][:300])
+    if exception is not None and exception.get("type") == "MemoryError":
+        return RunStatus.LIMIT, f"memory limit reached{_at(exception)}"
+    if outcome.signal_name in _LIMIT_SIGNALS or outcome.signal_name == "SIGKILL":
+        what = _LIMIT_SIGNALS.get(outcome.signal_name, "killed (out of memory or a limit)")
+        return RunStatus.LIMIT, f"{what} ({outcome.signal_name})"
+    if exception is not None:
+        return RunStatus.ERROR, f"{exception.get('type')}{_at(exception)}: {str(exception.get('message'))[:300]}"
+    if outcome.returncode not in (0, None):
+        return RunStatus.ERROR, f"exited with code {outcome.returncode}"
+    if "end" not in kinds and "exit" not in kinds:
+        return RunStatus.COMPLETED, "exited abruptly (os._exit or similar) before the harness's end record"
+    return RunStatus.COMPLETED, "ran to its end"
+
+
+def _at(event: dict[str, Any]) -> str:
+    if not event.get("line"):
+        return ""
+    cell = f"cell {event['cell']}, " if event.get("cell") else ""
+    return f" at {event.get('file')}, {cell}line {event['line']}"
+
+
+def _keep(scratch: Path, logs: Path, keep: Path) -> tuple[str, ...]:
+    """Copy artifacts, logs and the trace out of the scratch folder; return the artifacts' new paths."""
+    keep.mkdir(parents=True, exist_ok=True)
+    kept = []
+    for artifact in sorted((scratch / ".grader" / "artifacts").glob("*.keras")):
+        shutil.copy2(artifact, keep / artifact.name)
+        kept.append(str(keep / artifact.name))
+    for name in ("stdout", "stderr"):
+        if (logs / name).exists():
+            shutil.copy2(logs / name, keep / f"{name}.txt")
+    trace = scratch / ".grader" / "trace.jsonl"
+    if trace.exists():
+        shutil.copy2(trace, keep / "trace.jsonl")
+    return tuple(kept)

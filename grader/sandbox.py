@@ -1,0 +1,193 @@
+"""Start a child process isolated from the network, the machine and other students' work.
+
+Where ``bwrap`` (bubblewrap) exists: a new mount, PID, network, IPC and UTS namespace; a root
+made of read-only binds of just what Python needs (system folders, the virtual environment, the
+grader's harness, the offline cache) and one writable scratch folder; killed with the parent;
+run as an unprivileged user when the grader is root. Everywhere: resource limits (memory,
+processes, file size, CPU time), a wall-clock timeout, and capped output.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+Isolation = Literal["bwrap", "process"]
+_NOBODY = 65534
+_SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib32", "/lib64", "/sbin", "/etc")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on one run; each is configurable from the command line or the rubric."""
+
+    timeout_seconds: float = 240.0
+    memory_bytes: int = 12 * 2**30
+    processes: int = 1024
+    file_size_bytes: int = 512 * 2**20
+    output_bytes: int = 64 * 2**10  # kept from each of stdout and stderr (head and tail)
+
+    @property
+    def cpu_seconds(self) -> int:
+        # Two cores may be busy for the whole wall-clock budget, plus start-up.
+        return int(self.timeout_seconds * 2 + 60)
+
+
+@dataclass(frozen=True)
+class ChildOutcome:
+    """How the child ended, as the operating system tells it."""
+
+    returncode: int | None
+    timed_out: bool
+    duration: float
+    stdout: str
+    stderr: str
+    signal_name: str | None
+
+
+def available_isolation(prefer: Isolation | None = None) -> Isolation:
+    """Return "bwrap" when bubblewrap is installed and works here, else "process"."""
+    if prefer == "process":
+        return "process"
+    if shutil.which("bwrap") and _bwrap_works():
+        return "bwrap"
+    return "process"
+
+
+_BWRAP_OK: bool | None = None
+
+
+def _bwrap_works() -> bool:
+    global _BWRAP_OK
+    if _BWRAP_OK is None:
+        try:
+            probe = subprocess.run(["bwrap", "--ro-bind", "/", "/", "--unshare-net", "true"],
+                                   capture_output=True, timeout=20)
+            _BWRAP_OK = probe.returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            _BWRAP_OK = False
+    return _BWRAP_OK
+
+
+def bwrap_command(command: list[str], scratch: Path, readable: list[Path], env: dict[str, str]) -> list[str]:
+    """Wrap ``command`` in bubblewrap: only ``readable`` (read-only) and ``scratch`` (writable) exist."""
+    # No user namespace: the child must really become `nobody` for its process limit to hold.
+    args = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+            "--die-with-parent", "--new-session",
+            "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm", "--perms", "1777", "--tmpfs", "/tmp"]
+    for folder in _SYSTEM_DIRS:
+        path = Path(folder)
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), folder]
+        elif path.is_dir():
+            args += ["--ro-bind", folder, folder]
+    made: set[Path] = set()
+    for path in _outermost(readable):
+        args += _parents(path, made) + ["--ro-bind", str(path), str(path)]
+    args += _parents(scratch, made) + ["--bind", str(scratch), str(scratch), "--chdir", str(scratch), "--clearenv"]
+    for key, value in env.items():
+        args += ["--setenv", key, value]
+    if os.geteuid() == 0 and shutil.which("setpriv"):
+        # As root, RLIMIT_NPROC is not enforced and every file is writable: run as nobody.
+        args += ["--", "setpriv", f"--reuid={_NOBODY}", f"--regid={_NOBODY}", "--clear-groups", "--"]
+    else:
+        args += ["--"]
+    return args + command
+
+
+def _parents(path: Path, made: set[Path]) -> list[str]:
+    """bwrap makes missing mount points as root-only folders: make them traversable first."""
+    args: list[str] = []
+    for parent in reversed(path.parents):
+        if parent != Path("/") and parent not in made and str(parent) not in _SYSTEM_DIRS:
+            made.add(parent)
+            args += ["--perms", "0755", "--dir", str(parent)]
+    return args
+
+
+def _outermost(paths: list[Path]) -> list[Path]:
+    """Drop paths inside others (and system folders already bound); keep order stable."""
+    resolved = sorted({p.resolve() for p in paths if p.exists()}, key=lambda p: len(p.parts))
+    kept: list[Path] = []
+    for path in resolved:
+        if any(path.is_relative_to(outer) for outer in kept):
+            continue
+        if any(path.is_relative_to(folder) for folder in _SYSTEM_DIRS if not Path(folder).is_symlink()):
+            continue
+        kept.append(path)
+    return kept
+
+
+def prepare_scratch_owner(scratch: Path, isolation: Isolation) -> None:
+    """Give the scratch folder to the unprivileged user the child will run as (bwrap as root)."""
+    if isolation == "bwrap" and os.geteuid() == 0 and shutil.which("setpriv"):
+        for root, folders, files in os.walk(scratch):
+            for name in [*folders, *files]:
+                os.lchown(os.path.join(root, name), _NOBODY, _NOBODY)
+        os.chown(scratch, _NOBODY, _NOBODY)
+
+
+def _limit_child(limits: Limits) -> None:
+    """Runs in the child between fork and exec: resource limits and core dumps off."""
+    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+    resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size_bytes, limits.file_size_bytes))
+    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def run_child(command: list[str], cwd: Path, env: dict[str, str], limits: Limits, logs: Path) -> ChildOutcome:
+    """Run ``command`` with ``limits``; stdout/stderr go to files in ``logs`` (outside the scratch)."""
+    logs.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with open(logs / "stdout", "wb") as out, open(logs / "stderr", "wb") as err:
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                   start_new_session=True, preexec_fn=lambda: _limit_child(limits))
+        timed_out = False
+        try:
+            process.wait(timeout=limits.timeout_seconds)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            kill_group(process.pid)
+            process.wait()
+    code = process.returncode
+    signal_name = signal.Signals(-code).name if code is not None and code < 0 else None
+    return ChildOutcome(code, timed_out, time.monotonic() - started, _read_capped(logs / "stdout", limits),
+                        _read_capped(logs / "stderr", limits), signal_name)
+
+
+def kill_group(pid: int) -> None:
+    """Kill the child's whole process group (its session), ignoring one that is already gone."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _read_capped(path: Path, limits: Limits) -> str:
+    """Head and tail of a possibly huge output file, each at most half of ``output_bytes``."""
+    size = path.stat().st_size
+    half = limits.output_bytes // 2
+    with open(path, "rb") as handle:
+        if size <= limits.output_bytes:
+            return handle.read().decode("utf-8", "replace")
+        head = handle.read(half)
+        handle.seek(size - half)
+        tail = handle.read()
+    skipped = size - 2 * half
+    return (head.decode("utf-8", "replace") + f"\n[... {skipped} bytes of output not kept ...]\n"
+            + tail.decode("utf-8", "replace"))
+
+
+def python_executable() -> str:
+    """The interpreter of this environment (the child must import the same TensorFlow)."""
+    return sys.executable
