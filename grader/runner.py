@@ -104,7 +104,7 @@ def _run_in(work: Path, program: Program, settings: RunSettings, isolation: Isol
         eval_steps=settings.budget.eval_steps, seed=settings.seed, save_models=settings.save_models)
     config.write(control / "config.json")
     prepare_scratch_owner(scratch, isolation)
-    env = _child_env(scratch, isolation, settings)
+    env = {**_child_env(scratch, isolation, settings), "GRADER_CACHE": str(cache)}
     command = [python_executable(), "-m", "grader.harness", str(control / "config.json")]
     if isolation == "bwrap":
         readable = [Path(p) for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}]

@@ -90,7 +90,7 @@ def build_model(weights_file: Path | None) -> tuple[keras.Model, keras.Model, st
     inputs = keras.Input(shape=IMG_SHAPE)
     x = data_augmentation(inputs)
     x = preprocess_input(x)  # [0, 255] -> [-1, 1], what MobileNetV2 was trained on
-    x = base_model(x, training=False)  # BatchNorm stays in inference mode, also when fine-tuning
+    x = base_model(x, training=False)
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dense(128, activation="relu")(x)
     x = layers.Dropout(0.5)(x)
@@ -106,10 +106,16 @@ def compile_model(model: keras.Model, learning_rate: float) -> None:
 
 
 def unfreeze_top(base_model: keras.Model, fine_tune_at: int) -> int:
-    """Make the base trainable from layer ``fine_tune_at`` up; return how many layers train."""
+    """Make the base trainable from layer ``fine_tune_at`` up; return how many layers train.
+
+    BatchNormalization layers stay frozen (so in inference mode): in Keras 3, fit's training=True
+    reaches them even through ``base_model(x, training=False)``, and re-estimating ImageNet's
+    statistics on a small dataset undoes what the head learned.
+    """
     base_model.trainable = True
-    for layer in base_model.layers[:fine_tune_at]:
-        layer.trainable = False
+    for index, layer in enumerate(base_model.layers):
+        if index < fine_tune_at or isinstance(layer, layers.BatchNormalization):
+            layer.trainable = False
     return len(base_model.layers) - fine_tune_at
 
 

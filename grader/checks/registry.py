@@ -51,3 +51,26 @@ def register(
         return function
 
     return decorate
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a check function returns; scoring turns it into a ``CheckResult`` with points."""
+
+    status: str  # "pass" | "fail" | "error"
+    message: str
+    hint: str = ""
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    credit: float = 1.0  # the share of the points a pass earns (partial credit)
+
+
+def passed(message: str, **evidence: Any) -> Verdict:
+    return Verdict("pass", message, "", evidence)
+
+
+def failed(message: str, hint: str, **evidence: Any) -> Verdict:
+    return Verdict("fail", message, hint, evidence)
+
+
+def undecided(message: str, **evidence: Any) -> Verdict:
+    return Verdict("error", message, "", evidence)

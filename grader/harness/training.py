@@ -194,6 +194,8 @@ def _fit(original: Any, recorder: Recorder) -> Any:
                             data=describe_data(arguments.get("x"), arguments.get("y")),
                             has_validation=arguments.get("validation_data") is not None
                             or bool(arguments.get("validation_split")))
+        batch_losses: list[float] = []
+        arguments["callbacks"] = [*(arguments.get("callbacks") or []), _batch_logger(batch_losses)]
         before = _layer_weights(self)
         for base in _bases_in(self):
             probe = applications.BASES[id(base)]["probe"]
@@ -207,6 +209,7 @@ def _fit(original: Any, recorder: Recorder) -> Any:
         recorder.trace.emit("fit", phase=phase, model_id=id(self), requested=requested,
                             epochs_run=list(getattr(history, "epoch", [])),
                             history={k: [_plain(v) for v in values] for k, values in getattr(history, "history", {}).items()},
+                            batch_losses=batch_losses,
                             weights=weight_changes(before, self), input_statistics=_probe_summaries(self),
                             optimizer=describe_optimizer(self.optimizer) if self.optimizer is not None else None,
                             artifact=recorder.save(self, f"fit{phase}"))
@@ -215,6 +218,17 @@ def _fit(original: Any, recorder: Recorder) -> Any:
         return history
 
     return fit
+
+
+def _batch_logger(losses: list[float]) -> Any:
+    """A callback keeping each training batch's (running mean) loss: does the loss fall?"""
+    import keras
+
+    def record(batch: int, logs: dict[str, Any] | None = None) -> None:
+        if logs and "loss" in logs:
+            losses.append(float(logs["loss"]))
+
+    return keras.callbacks.LambdaCallback(on_train_batch_end=record)
 
 
 def _apply_budget(arguments: dict[str, Any], config: HarnessConfig) -> None:

@@ -15,6 +15,7 @@ What was used is returned as a ``WeightsSource`` so reports can say so.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib
 import inspect
@@ -65,6 +66,7 @@ def no_downloads() -> Iterator[None]:
     original_get_file, original_retrieve = file_utils.get_file, file_utils.urlretrieve
     signature = inspect.signature(original_get_file)
 
+    @functools.wraps(original_get_file)
     def cached_only(*args: Any, **kwargs: Any) -> Any:
         call = signature.bind(*args, **kwargs)
         call.apply_defaults()

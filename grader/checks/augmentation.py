@@ -1,0 +1,103 @@
+"""Checks on data augmentation: a horizontal flip and a rotation applied before the base."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from grader.checks.layers import before_base, base_index, of_class
+from grader.checks.registry import Verdict, failed, passed, register, undecided
+from grader.evidence import Evidence
+
+
+def _generator_arguments(evidence: Evidence) -> dict[str, Any]:
+    """Arguments of an ImageDataGenerator for training images, read from the source."""
+    for fact in evidence.static.of("data", "ImageDataGenerator"):
+        if any(key in fact.details for key in ("horizontal_flip", "rotation_range")):
+            return {**fact.details, "_fact": fact}
+    return {}
+
+
+def _layers_or_none(evidence: Evidence) -> list[dict[str, Any]] | None:
+    layers = evidence.model_layers()
+    return layers if layers and base_index(layers) is not None else None
+
+
+@register("augment.flip", "a horizontal RandomFlip is applied to training images before the base")
+def augment_flip(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
+    layers = _layers_or_none(evidence)
+    generator = _generator_arguments(evidence)
+    if layers is not None:
+        flips = of_class(before_base(layers), "RandomFlip")
+        horizontal = [f for f in flips if "horizontal" in str(f.get("config", {}).get("mode", ""))]
+        if horizontal:
+            return passed(f"RandomFlip(mode={horizontal[0]['config']['mode']!r}) before the base",
+                          layer=horizontal[0]["path"])
+        if flips:
+            return failed(f"RandomFlip(mode={flips[0]['config'].get('mode')!r}) does not flip horizontally",
+                          "Use layers.RandomFlip('horizontal'): cats and dogs are not upside down.",
+                          mode=flips[0]["config"].get("mode"))
+        if of_class(layers, "RandomFlip"):
+            return failed("RandomFlip comes after the base model, where it flips features, not images",
+                          "Put the augmentation layers before the base model.")
+    if generator.get("horizontal_flip") is True:
+        return passed("ImageDataGenerator(horizontal_flip=True) flips the training images",
+                      location=str(evidence.location(generator["_fact"])))
+    if layers is None and not evidence.static.of("layer", "RandomFlip"):
+        if not evidence.phases() and not evidence.events("compile"):
+            return undecided("no model was compiled, and the source has no RandomFlip" + evidence.crash_note())
+    static = evidence.static.of("layer", "RandomFlip")
+    if layers is None and static:
+        mode = static[0].details.get("arg0", static[0].details.get("mode", "horizontal_and_vertical"))
+        if "horizontal" in str(mode):
+            return Verdict("pass", f"RandomFlip({mode!r}) is written (not seen running)" + evidence.crash_note(),
+                           "", {"location": str(evidence.location(static[0]))}, 0.5)
+    return failed("no horizontal flip is applied to the training images",
+                  "Add layers.RandomFlip('horizontal') at the start of the model (or in a data_augmentation "
+                  "Sequential applied before the base).")
+
+
+@register("augment.rotation", "a RandomRotation of factor about 0.2 is applied before the base",
+          params={"factor": 0.2, "tolerance": 0.05})
+def augment_rotation(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
+    expected, tolerance = params["factor"], params["tolerance"]
+    layers = _layers_or_none(evidence)
+    if layers is not None:
+        rotations = of_class(before_base(layers), "RandomRotation")
+        if rotations:
+            factor = _largest(rotations[0]["config"].get("factor"))
+            if factor is not None and abs(factor - expected) <= tolerance + 1e-9:
+                return passed(f"RandomRotation(factor={factor:g}) before the base", factor=factor)
+            return failed(f"RandomRotation factor is {factor!r}, expected about {expected:g}",
+                          f"Use layers.RandomRotation({expected:g}): a factor is a fraction of a full turn "
+                          f"({expected:g} = up to {expected * 360:g} degrees either way).", factor=factor)
+    generator = _generator_arguments(evidence)
+    degrees = generator.get("rotation_range")
+    if isinstance(degrees, (int, float)):
+        factor = degrees / 360
+        if abs(factor - expected) <= tolerance + 1e-9:
+            return passed(f"ImageDataGenerator(rotation_range={degrees:g}) rotates like RandomRotation({factor:.2f})")
+        return failed(f"ImageDataGenerator(rotation_range={degrees:g}) is a factor of {factor:.2f}, "
+                      f"expected about {expected:g}",
+                      f"RandomRotation({expected:g}) rotates up to {expected * 360:g} degrees; use that range.",
+                      rotation_range=degrees)
+    static = evidence.static.of("layer", "RandomRotation")
+    if layers is None and static:
+        factor = _largest(static[0].details.get("arg0", static[0].details.get("factor")))
+        if factor is not None and abs(factor - expected) <= tolerance + 1e-9:
+            return Verdict("pass", f"RandomRotation({factor:g}) is written (not seen running)" + evidence.crash_note(),
+                           "", {"location": str(evidence.location(static[0]))}, 0.5)
+    if layers is None and not evidence.events("compile"):
+        return undecided("no model was compiled, and the source has no RandomRotation" + evidence.crash_note())
+    return failed("no random rotation is applied to the training images",
+                  f"Add layers.RandomRotation({expected:g}) to the augmentation layers before the base.")
+
+
+def _largest(factor: Any) -> float | None:
+    """RandomRotation's factor may be a number or a (low, high) pair: the largest magnitude."""
+    if isinstance(factor, (int, float)) and not isinstance(factor, bool):
+        return abs(float(factor))
+    if isinstance(factor, (list, tuple)) and factor and all(isinstance(v, (int, float)) for v in factor):
+        return max(abs(float(v)) for v in factor)
+    return None
+

@@ -1,0 +1,131 @@
+"""Why a model did not learn: probable causes in plain words, each backed by evidence.
+
+The sample answer sheet's log (validation accuracy 0.50 for ten epochs) is the failure this
+explains: images scaled twice, raw pixels, loss and output that don't match, labels that don't
+match the loss, a learning rate far off, everything frozen, unfrozen without recompiling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from grader.evidence import Evidence, Phase
+
+
+@dataclass(frozen=True)
+class Cause:
+    """One probable cause: an id, the explanation, and how to fix it."""
+
+    id: str
+    explanation: str
+    fix: str
+
+
+def input_range_cause(statistics: dict[str, float] | None, evidence: Evidence) -> Cause | None:
+    """What the statistics of the base's inputs say about the student's preprocessing."""
+    if not statistics:
+        return None
+    low, high, std = statistics["min"], statistics["max"], statistics["std"]
+    rescale = _rescale_line(evidence)
+    preprocess = evidence.static.of("preprocess_input")
+    if high <= -0.9 and low >= -1.01:
+        where = ""
+        if rescale and preprocess:
+            where = (f" (rescale at line {evidence.location(rescale).line}, preprocess_input at line "
+                     f"{evidence.location(preprocess[0]).line})")
+        return Cause("double_scaling",
+                     f"images are scaled twice{where}: pixels divided by 255 and then given to preprocess_input "
+                     f"reach the base squeezed into [{low:.3f}, {high:.3f}], so every image looks the same grey "
+                     "to MobileNetV2 and the model stays at chance (accuracy about 0.50)",
+                     "Scale once: remove rescale=1./255 (or the Rescaling layer) and keep preprocess_input, "
+                     "which maps 0..255 to [-1, 1].")
+    if low >= -0.01 and high <= 1.01 and high > 0.5:
+        return Cause("unit_range", f"images reach the base in [0, 1] (min {low:.2f}, max {high:.2f}), but "
+                     "MobileNetV2 was trained on [-1, 1]: half of the range it expects is never used",
+                     "Use tf.keras.applications.mobilenet_v2.preprocess_input on 0..255 images (or "
+                     "Rescaling(1./127.5, offset=-1)) instead of dividing by 255.")
+    if high > 2.0:
+        return Cause("raw_pixels", f"raw pixels reach the base (values up to {high:.0f}): MobileNetV2 expects "
+                     "[-1, 1] and its activations saturate on 0..255 input",
+                     "Apply preprocess_input (or Rescaling(1./127.5, offset=-1)) before the base.")
+    if std < 0.05:
+        return Cause("flat_input", f"the images entering the base barely vary (std {std:.3f})",
+                     "Check the preprocessing: something scales the images towards a constant.")
+    return None
+
+
+def _rescale_line(evidence: Evidence) -> Any:
+    for fact in evidence.static.facts:
+        if fact.kind == "data" and "rescale" in fact.details:
+            return fact
+        if fact.kind == "layer" and fact.name == "Rescaling":
+            return fact
+    return None
+
+
+def training_causes(evidence: Evidence, phase: Phase) -> list[Cause]:
+    """Probable causes for a phase that did not learn, most likely first."""
+    causes: list[Cause] = []
+    statistics = _first(phase.end.get("input_statistics") if phase.end else None)
+    cause = input_range_cause(statistics, evidence)
+    if cause is not None:
+        causes.append(cause)
+    causes.extend(loss_output_causes(evidence, phase))
+    rate = ((phase.compile or {}).get("optimizer") or {}).get("learning_rate")
+    if isinstance(rate, (int, float)) and (rate >= 0.1 or rate <= 1e-6):
+        causes.append(Cause("learning_rate", f"the learning rate {rate:g} is far from the usual 1e-3 to 1e-5: "
+                            + ("updates overshoot" if rate >= 0.1 else "updates are too small to move anything"),
+                            "Use Adam(learning_rate=1e-3) (or 1e-4) for the first phase."))
+    if phase.end is not None and not phase.weights.get("changed"):
+        causes.append(Cause("all_frozen", "no weight of the model changed while training: everything is frozen",
+                            "Freeze only the base (base_model.trainable = False), not the whole model."))
+    return causes
+
+
+def _first(statistics: dict[str, Any] | None) -> dict[str, float] | None:
+    if not statistics:
+        return None
+    return next((value for value in statistics.values() if value), None)
+
+
+def loss_output_causes(evidence: Evidence, phase: Phase) -> list[Cause]:
+    """Mismatches between the output layer, the loss and the labels."""
+    compiled = phase.compile or {}
+    loss = compiled.get("loss") or {}
+    name = str(loss.get("name") or "").lower().replace("_", "")
+    output = next((layer for layer in reversed(phase.layers) if layer.get("class") == "Dense"), None)
+    units = (output or {}).get("config", {}).get("units")
+    activation = (output or {}).get("config", {}).get("activation")
+    causes = []
+    if "binary" in name and loss.get("from_logits") and activation == "sigmoid":
+        causes.append(Cause("logits_mismatch", "the loss is told the output is logits (from_logits=True) but the "
+                            "output layer already applies a sigmoid: the sigmoid is applied twice",
+                            "Use BinaryCrossentropy() (from_logits=False) with a sigmoid output, or drop the "
+                            "sigmoid and keep from_logits=True."))
+    if "binary" in name and not loss.get("from_logits") and activation == "linear" and units == 1:
+        causes.append(Cause("logits_mismatch", "the output layer has no activation (logits) but the loss expects "
+                            "probabilities (from_logits=False)",
+                            "Add activation='sigmoid' to the output layer, or use "
+                            "BinaryCrossentropy(from_logits=True)."))
+    if units == 1 and activation == "softmax":
+        causes.append(Cause("softmax_one_unit", "softmax over a single unit always outputs 1.0, whatever the "
+                            "image: the model cannot learn", "Use activation='sigmoid' for one output unit."))
+    if units == 1 and "categorical" in name:
+        causes.append(Cause("loss_output", f"{loss.get('name')} expects one output per class, but the model has "
+                            "one output unit", "Use binary cross-entropy with one sigmoid unit."))
+    causes.extend(_label_causes(evidence, phase, name, units))
+    return causes
+
+
+def _label_causes(evidence: Evidence, phase: Phase, loss_name: str, units: Any) -> list[Cause]:
+    data = phase.start.get("data", {})
+    mode = data.get("class_mode")
+    label_modes = [event.get("arguments", {}).get("label_mode") for event in evidence.events("dataset")]
+    if "binary" in loss_name and (mode == "categorical" or "categorical" in label_modes) and units == 1:
+        return [Cause("labels_loss", "the labels are one-hot (categorical, two columns) but the model has one "
+                      "output and a binary loss", "Use class_mode='binary' / label_mode='binary' (or 'int').")]
+    if "sparse" in loss_name and units == 1:
+        return [Cause("labels_loss", "sparse categorical cross-entropy with one output unit treats every "
+                      "image as class 0", "Use binary cross-entropy with one sigmoid unit.")]
+    return []

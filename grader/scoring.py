@@ -1,0 +1,51 @@
+"""Run the rubric's checks on a submission's evidence and weigh them into ``CheckResult``s.
+
+A check that depends on another which did not pass is skipped (naming it); a check that raises
+is an ``error`` result saying the grader failed, never a crash of the batch.
+"""
+
+from __future__ import annotations
+
+import traceback
+
+from grader.checks import REGISTRY
+from grader.checks.registry import Verdict
+from grader.evidence import Evidence
+from grader.results import CheckResult, CheckStatus
+from grader.rubric import CheckSpec, Rubric
+
+
+def score_checks(evidence: Evidence, rubric: Rubric) -> tuple[CheckResult, ...]:
+    """Return one result per check of ``rubric``, in the rubric's order."""
+    verdicts: dict[str, Verdict] = {}
+    specs = {spec.id: spec for spec in rubric.checks}
+
+    def decide(check_id: str) -> Verdict:
+        if check_id not in verdicts:
+            definition = REGISTRY[check_id]
+            blocking = [dep for dep in definition.depends_on if decide(dep).status != "pass"]
+            if blocking:
+                verdicts[check_id] = Verdict("skip", f"skipped: depends on {', '.join(blocking)}, which did not pass")
+            else:
+                spec = specs.get(check_id)
+                params = spec.params if spec else definition.params
+                verdicts[check_id] = _run_check(definition.function, evidence, params)
+        return verdicts[check_id]
+
+    return tuple(_weigh(spec, decide(spec.id)) for spec in rubric.checks)
+
+
+def _run_check(function, evidence: Evidence, params) -> Verdict:  # noqa: ANN001 - a registered check
+    try:
+        return function(evidence, params)
+    except Exception as error:  # noqa: BLE001 - a grader bug must not stop the batch
+        where = traceback.extract_tb(error.__traceback__)[-1]
+        return Verdict("error", f"the grader could not decide this check ({type(error).__name__}: {error} "
+                       f"at {where.filename.rsplit('/', 1)[-1]}:{where.lineno}); this is a grader bug, "
+                       "not a mistake of yours")
+
+
+def _weigh(spec: CheckSpec, verdict: Verdict) -> CheckResult:
+    status = CheckStatus(verdict.status)
+    points = round(spec.points * verdict.credit, 4) if status is CheckStatus.PASS else 0.0
+    return CheckResult(spec.id, status, points, spec.points, verdict.message, verdict.hint, dict(verdict.evidence))

@@ -1,0 +1,159 @@
+"""Static evidence: facts read from the source's syntax tree, never by running it.
+
+A script that crashes early still gets evidence for what it wrote: the application's arguments,
+``trainable`` assignments (and a ``fine_tune_at`` loop), layers, compile and fit calls, and how
+images are scaled.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Any
+
+from grader.intake import Program
+
+APPLICATION_NAMES = frozenset({
+    "MobileNetV2", "MobileNet", "MobileNetV3Small", "MobileNetV3Large", "ResNet50", "ResNet50V2",
+    "ResNet101", "ResNet152", "VGG16", "VGG19", "InceptionV3", "Xception", "DenseNet121", "DenseNet169",
+    "DenseNet201", "EfficientNetB0", "EfficientNetB1", "EfficientNetB2", "EfficientNetV2B0", "NASNetMobile",
+    "ConvNeXtTiny", "InceptionResNetV2"})
+LAYER_NAMES = frozenset({"RandomFlip", "RandomRotation", "RandomZoom", "GlobalAveragePooling2D", "Flatten",
+                         "Dense", "Dropout", "Rescaling", "BatchNormalization", "GlobalMaxPooling2D"})
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One thing found in the source: a kind, the program line, and literal details."""
+
+    kind: str
+    line: int
+    name: str
+    details: dict[str, Any] = field(default_factory=dict)
+    target: str | None = None  # the variable it was assigned to, if any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "line": self.line, "name": self.name, "details": self.details,
+                "target": self.target}
+
+
+@dataclass(frozen=True)
+class StaticEvidence:
+    """All facts of a program, in source order; empty if it does not parse."""
+
+    facts: tuple[Fact, ...] = ()
+    parsed: bool = True
+
+    def of(self, kind: str, name: str | None = None) -> list[Fact]:
+        return [f for f in self.facts if f.kind == kind and (name is None or f.name == name)]
+
+
+def scan(program: Program) -> StaticEvidence:
+    """Return the facts in ``program``'s source (``parsed=False`` if it has a syntax error)."""
+    try:
+        tree = ast.parse(program.source)
+    except SyntaxError:
+        return StaticEvidence((), parsed=False)
+    visitor = _Visitor()
+    visitor.visit(tree)
+    return StaticEvidence(tuple(sorted(visitor.facts, key=lambda fact: fact.line)))
+
+
+def _name(node: ast.AST) -> str:
+    """The last component of a called name: ``tf.keras.layers.Dense`` -> ``Dense``."""
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Name):
+        return node.id
+    return ""
+
+
+def _value(node: ast.AST) -> Any:
+    """A literal's value, or the source text of anything else (``1./255`` evaluates, ``lr`` doesn't)."""
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        pass
+    number = _arithmetic(node)
+    return number if number is not None else ast.unparse(node)[:120]
+
+
+_OPERATORS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
+              ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b if b else None}
+
+
+def _arithmetic(node: ast.AST) -> float | None:
+    """Fold ``1./255``, ``-1``, ``0.001 / 10``: constants under + - * / only (nothing is run)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        inner = _arithmetic(node.operand)
+        return None if inner is None else (-inner if isinstance(node.op, ast.USub) else inner)
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+        left, right = _arithmetic(node.left), _arithmetic(node.right)
+        if left is not None and right is not None:
+            return _OPERATORS[type(node.op)](left, right)
+    return None
+
+
+def _arguments(call: ast.Call) -> dict[str, Any]:
+    found: dict[str, Any] = {f"arg{i}": _value(arg) for i, arg in enumerate(call.args)}
+    found.update({kw.arg: _value(kw.value) for kw in call.keywords if kw.arg})
+    for kw in call.keywords:
+        if kw.arg in ("optimizer", "loss") and isinstance(kw.value, ast.Call):
+            found[kw.arg] = {"call": _name(kw.value.func), **_arguments(kw.value)}
+    return found
+
+
+class _Visitor(ast.NodeVisitor):
+    def __init__(self) -> None:
+        self.facts: list[Fact] = []
+        self._targets: dict[int, str] = {}
+        self._loop: ast.For | None = None
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        target = ast.unparse(node.targets[0])[:80]
+        if isinstance(node.value, ast.Call):
+            self._targets[id(node.value)] = target
+        if isinstance(node.targets[0], ast.Attribute) and node.targets[0].attr == "trainable":
+            details = {"value": _value(node.value), "object": ast.unparse(node.targets[0].value)[:80]}
+            if self._loop is not None:
+                details["loop_over"] = ast.unparse(self._loop.iter)[:120]
+            self.facts.append(Fact("trainable", node.lineno, details["object"], details))
+        self.generic_visit(node)
+
+    def visit_For(self, node: ast.For) -> None:
+        outer, self._loop = self._loop, node
+        self.generic_visit(node)
+        self._loop = outer
+
+    def visit_Call(self, node: ast.Call) -> None:
+        name = _name(node.func)
+        target = self._targets.get(id(node))
+        if name in APPLICATION_NAMES:
+            self.facts.append(Fact("application", node.lineno, name, _arguments(node), target))
+        elif name in LAYER_NAMES:
+            self.facts.append(Fact("layer", node.lineno, name, _arguments(node), target))
+        elif name in ("compile", "fit", "fit_generator", "evaluate", "predict", "save"):
+            self.facts.append(Fact(name, node.lineno, ast.unparse(node.func)[:80], _arguments(node), target))
+        elif name in ("ImageDataGenerator", "image_dataset_from_directory", "flow_from_directory", "get_file"):
+            self.facts.append(Fact("data", node.lineno, name, _arguments(node), target))
+        elif name in ("Sequential", "Model"):
+            self.facts.append(Fact("model", node.lineno, name, {"layers": _sequential_layers(node)}, target))
+        self.generic_visit(node)
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if node.id == "preprocess_input":
+            self.facts.append(Fact("preprocess_input", node.lineno, node.id))
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if node.attr == "preprocess_input":
+            self.facts.append(Fact("preprocess_input", node.lineno, node.attr))
+        self.generic_visit(node)
+
+
+def _sequential_layers(call: ast.Call) -> list[str]:
+    if call.args and isinstance(call.args[0], (ast.List, ast.Tuple)):
+        return [_name(item.func) if isinstance(item, ast.Call) else ast.unparse(item)[:40]
+                for item in call.args[0].elts]
+    return []
