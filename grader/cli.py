@@ -68,6 +68,120 @@ def reference(data: Path | None, out: Path, initial_epochs: int, fine_tune_epoch
     sys.exit(subprocess.call(command, env=env))
 
 
+def _settings(rubric_budget, timeout: float | None, data: Path | None, weights: Path | None,
+              isolation: str | None):
+    from dataclasses import replace
+
+    from grader.runner import RunSettings
+
+    budget = replace(rubric_budget, timeout_seconds=timeout) if timeout else rubric_budget
+    return RunSettings(budget=budget, data=data, weights_file=weights,
+                       isolation=None if isolation == "auto" else isolation)
+
+
+def _load(rubric_path: Path | None):
+    from grader.rubric import load_rubric
+
+    return load_rubric(rubric_path)
+
+
+_RUN_OPTIONS = [
+    click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, path_type=Path),
+                 help="Rubric TOML (default: the bundled transfer-learning rubric)."),
+    click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path),
+                 help="A real cats-vs-dogs folder to run students' code on (default: synthetic data)."),
+    click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                 help="MobileNetV2 ImageNet weights (.h5) if they are not in ~/.keras/models."),
+    click.option("--timeout", type=click.FloatRange(min=1), help="Seconds each run may take (default: from the rubric)."),
+    click.option("--isolation", type=click.Choice(["auto", "bwrap", "process"]), default="auto", show_default=True,
+                 help="bwrap: bubblewrap sandbox (Linux); process: resource limits only."),
+    click.option("--json", "json_out", help="Write the results JSON to this file ('-' for standard output)."),
+]
+
+
+def _run_options(function):
+    for option in reversed(_RUN_OPTIONS):
+        function = option(function)
+    return function
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_run_options
+def check(file: Path, rubric_path: Path | None, data: Path | None, weights: Path | None, timeout: float | None,
+          isolation: str, json_out: str | None) -> None:
+    """Check your own lab before handing it in: what passes, what to fix first, and how.
+
+    Exit code 0 only when every check passes.
+
+    \b
+    Examples:
+      grade check transfer.py
+      grade check Lab6.ipynb --json -
+    """
+    from grader.grading import grade_submission
+    from grader.report_json import results_document, write_json
+    from grader.report_terminal import GradeReport
+    from grader.results import CheckStatus, Submission
+    from grader.checks import REGISTRY
+
+    loaded = _load(rubric_path)
+    settings = _settings(loaded.budget, timeout, data, weights, isolation)
+    console = _console(json_out == "-")
+    with console.status(f"running {file.name} offline (about half a minute)..."):
+        grade = grade_submission(Submission(file.stem, file, file.parent), loaded, settings)
+    if json_out:
+        write_json(results_document(loaded, [grade], grade.environment.get("isolation", "")), json_out)
+    if json_out != "-":
+        hidden = frozenset(spec.id for spec in loaded.checks if spec.hidden)
+        advisory = frozenset(i for i, d in REGISTRY.items() if d.advisory)
+        console.print(GradeReport(grade, hidden, advisory))
+    scored = [c for c in grade.checks if c.max_points > 0]
+    sys.exit(EXIT_OK if all(c.status is CheckStatus.PASS for c in scored) else EXIT_UNGRADED)
+
+
+@main.command("class")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_run_options
+def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weights: Path | None,
+                timeout: float | None, isolation: str, json_out: str | None) -> None:
+    """Grade every submission in FOLDER (also: `grade FOLDER`).
+
+    \b
+    Examples:
+      grade submissions/
+      grade submissions/ --json results.json
+    """
+    from grader.discover import discover
+    from grader.grading import grade_submission
+    from grader.report_json import results_document, write_json
+    from grader.report_terminal import ClassSummary
+    from grader.results import GradeStatus
+
+    loaded = _load(rubric_path)
+    settings = _settings(loaded.budget, timeout, data, weights, isolation)
+    found = discover(folder)
+    console = _console(json_out == "-")
+    for path, why in found.unrecognised:
+        console.print(f"[yellow]not graded:[/] {path.name}: {why}")
+    grades = []
+    for number, submission in enumerate(found.submissions, start=1):
+        with console.status(f"[{number}/{len(found.submissions)}] {submission.id}"):
+            grades.append(grade_submission(submission, loaded, settings))
+    if json_out:
+        isolation_used = grades[0].environment.get("isolation", "") if grades else ""
+        write_json(results_document(loaded, grades, isolation_used), json_out)
+    if json_out != "-":
+        console.print(ClassSummary(grades, loaded.max_score))
+    sys.exit(EXIT_OK if all(g.status is GradeStatus.GRADED for g in grades) else EXIT_UNGRADED)
+
+
+def _console(to_stderr: bool):
+    from rich.console import Console
+
+    return Console(stderr=to_stderr, highlight=False)
+
+
 @main.group()
 def rubric() -> None:
     """Work with rubric files."""
@@ -96,7 +210,7 @@ def rubric_validate(path: Path) -> None:
 
 
 def run() -> None:
-    """Entry point that maps library errors to exit code 2 with a one-line message."""
+    """Entry point (the ``grade`` script): library errors become one line and exit code 2."""
     try:
         main(standalone_mode=True)
     except GraderError as error:

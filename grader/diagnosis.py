@@ -27,19 +27,18 @@ def input_range_cause(statistics: dict[str, float] | None, evidence: Evidence) -
     if not statistics:
         return None
     low, high, std = statistics["min"], statistics["max"], statistics["std"]
-    rescale = _rescale_line(evidence)
-    preprocess = evidence.static.of("preprocess_input")
     if high <= -0.9 and low >= -1.01:
-        where = ""
-        if rescale and preprocess:
-            where = (f" (rescale at line {evidence.location(rescale).line}, preprocess_input at line "
-                     f"{evidence.location(preprocess[0]).line})")
         return Cause("double_scaling",
-                     f"images are scaled twice{where}: pixels divided by 255 and then given to preprocess_input "
-                     f"reach the base squeezed into [{low:.3f}, {high:.3f}], so every image looks the same grey "
-                     "to MobileNetV2 and the model stays at chance (accuracy about 0.50)",
-                     "Scale once: remove rescale=1./255 (or the Rescaling layer) and keep preprocess_input, "
-                     "which maps 0..255 to [-1, 1].")
+                     f"images are scaled twice{_scaling_lines(evidence)}: pixels divided by 255 and then mapped "
+                     f"to [-1, 1] again reach the base squeezed into [{low:.3f}, {high:.3f}], so every image "
+                     "looks the same grey to MobileNetV2 and the model stays at chance (accuracy about 0.50)",
+                     "Scale once: remove rescale=1./255 (or Rescaling(1./255)) and keep preprocess_input (or "
+                     "Rescaling(1./127.5, offset=-1)), which maps 0..255 to [-1, 1].")
+    if max(abs(low), abs(high)) <= 0.01:
+        return Cause("double_scaling",
+                     f"images are scaled twice{_scaling_lines(evidence)}: mapped to [-1, 1] and then divided by "
+                     f"255, they reach the base squeezed into [{low:.4f}, {high:.4f}]",
+                     "Scale once: keep preprocess_input and remove rescale=1./255.")
     if low >= -0.01 and high <= 1.01 and high > 0.5:
         return Cause("unit_range", f"images reach the base in [0, 1] (min {low:.2f}, max {high:.2f}), but "
                      "MobileNetV2 was trained on [-1, 1]: half of the range it expects is never used",
@@ -55,18 +54,24 @@ def input_range_cause(statistics: dict[str, float] | None, evidence: Evidence) -
     return None
 
 
-def _rescale_line(evidence: Evidence) -> Any:
-    for fact in evidence.static.facts:
-        if fact.kind == "data" and "rescale" in fact.details:
-            return fact
-        if fact.kind == "layer" and fact.name == "Rescaling":
-            return fact
-    return None
+def _scaling_lines(evidence: Evidence) -> str:
+    """`` (lines 12 and 30)``: where the source scales images, when it says."""
+    lines = sorted({evidence.location(fact).line for fact in evidence.static.facts
+                    if (fact.kind == "data" and "rescale" in fact.details)
+                    or (fact.kind == "layer" and fact.name == "Rescaling") or fact.kind == "preprocess_input"})
+    if len(lines) < 2:
+        return ""
+    return f" (lines {', '.join(map(str, lines[:-1]))} and {lines[-1]})"
 
 
 def training_causes(evidence: Evidence, phase: Phase) -> list[Cause]:
     """Probable causes for a phase that did not learn, most likely first."""
     causes: list[Cause] = []
+    application = evidence.application() or {}
+    if application.get("weights", {}).get("kind") == "none":
+        causes.append(Cause("random_base", "the base has random weights (weights=None): a randomly initialised "
+                            "MobileNetV2 passes no signal, its activations vanish within a few blocks",
+                            "Build the base with weights='imagenet'."))
     statistics = _first(phase.end.get("input_statistics") if phase.end else None)
     cause = input_range_cause(statistics, evidence)
     if cause is not None:
@@ -77,7 +82,7 @@ def training_causes(evidence: Evidence, phase: Phase) -> list[Cause]:
         causes.append(Cause("learning_rate", f"the learning rate {rate:g} is far from the usual 1e-3 to 1e-5: "
                             + ("updates overshoot" if rate >= 0.1 else "updates are too small to move anything"),
                             "Use Adam(learning_rate=1e-3) (or 1e-4) for the first phase."))
-    if phase.end is not None and not phase.weights.get("changed"):
+    if phase.end is not None and not phase.weights.get("changed") and not phase.weights.get("created_during_fit"):
         causes.append(Cause("all_frozen", "no weight of the model changed while training: everything is frozen",
                             "Freeze only the base (base_model.trainable = False), not the whole model."))
     return causes

@@ -25,31 +25,32 @@ _GRADE_STATUS = {RunStatus.COMPLETED: GradeStatus.GRADED, RunStatus.ERROR: Grade
 
 
 def grade_submission(submission: Submission, rubric: Rubric, settings: RunSettings, keep: Path | None = None) -> Grade:
-    """Run, inspect and score ``submission`` against ``rubric``; never raises."""
+    """Run, inspect and score ``submission`` against ``rubric``; never raises.
+
+    ``settings.budget`` is used as given (callers take it from the rubric's ``[run]`` table).
+    """
     try:
-        return _grade(submission, rubric, settings, keep)
+        return grade_evidence(submission.id, collect_evidence(submission, settings, keep), rubric, settings)
     except Exception as error:  # noqa: BLE001 - a grader bug becomes this submission's internal_error
         return Grade.from_error(submission.id, error, rubric.max_score)
 
 
-def _grade(submission: Submission, rubric: Rubric, settings: RunSettings, keep: Path | None) -> Grade:
+def collect_evidence(submission: Submission, settings: RunSettings, keep: Path | None = None) -> Evidence:
+    """Run the submission's code in the sandbox and read its source: everything checks judge."""
     if submission.code is None:
         run = RunResult(RunStatus.ERROR, "no code file (.py or .ipynb) found in the submission", None, 0.0, "", "", ())
-        program, static = None, StaticEvidence((), parsed=False)
-    else:
-        run = run_submission(submission.code, _with_rubric_budget(settings, rubric), keep)
-        program, static = _static(submission.code)
-    evidence = Evidence(run, static, program, submission.code.name if submission.code else "")
+        return Evidence(run, StaticEvidence((), parsed=False), None, "")
+    run = run_submission(submission.code, settings, keep)
+    program, static = _static(submission.code)
+    return Evidence(run, static, program, submission.code.name)
+
+
+def grade_evidence(submission_id: str, evidence: Evidence, rubric: Rubric, settings: RunSettings) -> Grade:
+    """Score the evidence of one submission against ``rubric``."""
     checks = score_checks(evidence, rubric)
     score = round(sum(check.points for check in checks), 4)
-    return Grade(submission.id, _GRADE_STATUS[run.status], run.reason, score, rubric.max_score, checks, (),
-                 environment(run, settings))
-
-
-def _with_rubric_budget(settings: RunSettings, rubric: Rubric) -> RunSettings:
-    from dataclasses import replace
-
-    return replace(settings, budget=rubric.budget) if settings.budget == type(settings.budget)() else settings
+    return Grade(submission_id, _GRADE_STATUS[evidence.run.status], evidence.run.reason, score, rubric.max_score,
+                 checks, (), environment(evidence.run, settings))
 
 
 def _static(code: Path) -> tuple[Program | None, StaticEvidence]:

@@ -61,10 +61,12 @@ class QuestionSpec:
 
 @dataclass(frozen=True)
 class RunBudget:
-    """How much of a student's training the harness allows (epochs and steps per phase)."""
+    """How much of a student's training the harness allows: epochs and steps of the first ``fit``
+    and of later ones (fine-tuning steps are slower), steps of evaluate/predict, wall time."""
 
     epochs: int = 1
-    steps_per_epoch: int = 3
+    steps_per_epoch: int = 10
+    fine_tune_steps_per_epoch: int = 4  # later fits: each step trains part of the base (slower)
     eval_steps: int = 2
     timeout_seconds: float = 240.0
 
@@ -244,10 +246,10 @@ def _budget(table: Any, where: _Where) -> RunBudget:
     here = where.at("run")
     if not isinstance(table, Mapping):
         raise here.fail("must be a table", table)
-    _only_keys(table, {"epochs", "steps_per_epoch", "eval_steps", "timeout_seconds"}, where, "run")
+    keys = ("epochs", "steps_per_epoch", "fine_tune_steps_per_epoch", "eval_steps", "timeout_seconds")
+    _only_keys(table, set(keys), where, "run")
     defaults = RunBudget()
-    values = {key: _typed(table, key, type(getattr(defaults, key)), here, getattr(defaults, key))
-              for key in ("epochs", "steps_per_epoch", "eval_steps", "timeout_seconds")}
+    values = {key: _typed(table, key, type(getattr(defaults, key)), here, getattr(defaults, key)) for key in keys}
     for key, value in values.items():
         if value <= 0:
             raise here.at(key).fail("must be positive", value)

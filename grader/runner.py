@@ -21,6 +21,7 @@ from grader.cache import cache_root
 from grader.errors import SubmissionError
 from grader.harness.config import HarnessConfig
 from grader.intake import Program, read_program
+from grader.offline.prepare import ensure_offline_assets
 from grader.offline.synthetic import SyntheticDataset, ensure_dataset, ensure_zip
 from grader.results import RunResult, RunStatus
 from grader.rubric import RunBudget
@@ -79,6 +80,7 @@ def _not_run(status: RunStatus, reason: str, trace: tuple[dict[str, Any], ...] =
 
 
 def _dataset(settings: RunSettings) -> tuple[SyntheticDataset | Path, str, Path]:
+    ensure_offline_assets(settings.cache)
     if settings.data is not None:
         return settings.data, str(settings.data), ensure_zip(settings.cache)
     return ensure_dataset(settings.cache), "synthetic", ensure_zip(settings.cache)
@@ -101,6 +103,7 @@ def _run_in(work: Path, program: Program, settings: RunSettings, isolation: Isol
         data_zip=str(zip_path), weights_cache=str(cache),
         weights_file=str(settings.weights_file) if settings.weights_file else None,
         epochs=settings.budget.epochs, steps_per_epoch=settings.budget.steps_per_epoch,
+        fine_tune_steps_per_epoch=settings.budget.fine_tune_steps_per_epoch,
         eval_steps=settings.budget.eval_steps, seed=settings.seed, save_models=settings.save_models)
     config.write(control / "config.json")
     prepare_scratch_owner(scratch, isolation)
@@ -154,6 +157,7 @@ def _child_env(scratch: Path, isolation: Isolation, settings: RunSettings) -> di
         "PYTHONHASHSEED": "0",
         "PYTHONUNBUFFERED": "1",
         "TF_CPP_MIN_LOG_LEVEL": "2",
+        "TF_DETERMINISTIC_OPS": "1",  # grading the same submission twice gives the same result
         "CUDA_VISIBLE_DEVICES": "",
         "NO_COLOR": "1",
         "LANG": "C.UTF-8",

@@ -33,7 +33,7 @@ def _where(arguments: dict[str, Any], origin: str) -> dict[str, Any]:
 def script_runs(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
     run = evidence.run
     if not evidence.crashed:
-        return passed(f"ran to its end in {run.duration:.0f} s", duration=run.duration)
+        return passed(f"ran to its end ({run.reason})" if run.reason != "ran to its end" else "ran to its end")
     exception = next(iter(reversed(evidence.events("exception"))), None)
     location = evidence.location(exception)
     return failed(f"the script did not finish: {run.reason}",

@@ -35,27 +35,41 @@ def train_runs(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
                   **where)
 
 
-@register("train.learns", "on the learnable synthetic data, accuracy beats chance within the budget",
-          params={"min_accuracy": 0.7}, depends_on=("train.runs",))
+@register("train.learns", "on the learnable synthetic data, loss falls and accuracy beats chance within the budget",
+          params={"min_accuracy": 0.7, "max_loss": 0.62}, depends_on=("train.runs",))
 def train_learns(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
     phases = [phase for phase in evidence.phases() if phase.end is not None]
-    best, metric = _best_accuracy(phases)
-    shown = {"best_accuracy": best, "metric": metric, "budget": evidence.phases()[0].start.get("budget")}
+    best, metric = _best(phases, _ACCURACY_KEYS, max)
+    lowest, loss_metric = _best(phases, ("val_loss", "loss"), min)
+    shown = {"best_accuracy": best, "metric": metric, "lowest_loss": lowest, "loss_metric": loss_metric,
+             "budget": evidence.phases()[0].start.get("budget")}
     if best is not None and best >= params["min_accuracy"]:
         return passed(f"{metric} reached {best:.2f} within the budget (chance is 0.50)", **shown)
+    if lowest is not None and lowest <= params["max_loss"]:
+        return passed(f"{loss_metric} fell to {lowest:.3f}, below the 0.693 of guessing", **shown)
     causes = training_causes(evidence, phases[0]) if phases else []
     if causes:
-        return failed(f"the model did not learn ({metric} at most {best:.2f}); probable cause: "
+        return failed(f"the model did not learn ({metric} at most {_shown(best)}); probable cause: "
                       f"{causes[0].explanation}", causes[0].fix, causes=[c.id for c in causes], **shown)
     seen = "no accuracy was recorded" if best is None else f"{metric} stayed at {best:.2f}"
+    seen += "" if lowest is None else f" and {loss_metric} at {lowest:.3f}"
     return failed(f"the model did not learn within the budget: {seen}",
                   "Check that images, labels, output activation and loss agree, and that the head is trainable.",
                   **shown)
 
 
-def _best_accuracy(phases: list[Any]) -> tuple[float | None, str]:
-    for metric in ("val_accuracy", "val_acc", "val_binary_accuracy", "accuracy", "acc", "binary_accuracy"):
-        values = [v for phase in phases for v in phase.history.get(metric, []) if isinstance(v, (int, float))]
+_ACCURACY_KEYS = ("val_accuracy", "val_acc", "val_binary_accuracy", "accuracy", "acc", "binary_accuracy")
+
+
+def _best(phases: list[Any], keys: tuple[str, ...], pick: Any) -> tuple[float | None, str]:
+    """The best value (``max`` or ``min``) of the first metric in ``keys`` that any phase recorded."""
+    for metric in keys:
+        values = [v for phase in phases for v in phase.history.get(metric, [])
+                  if isinstance(v, (int, float)) and math.isfinite(v)]
         if values:
-            return max(values), metric
-    return None, "accuracy"
+            return pick(values), metric
+    return None, keys[0]
+
+
+def _shown(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:.2f}"

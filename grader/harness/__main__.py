@@ -22,8 +22,7 @@ def _student_frame(tb: TracebackType | None, workdir: str) -> dict[str, object]:
     found: dict[str, object] = {}
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
-        if not filename.startswith("<") and os.path.abspath(filename).startswith(workdir + os.sep):
-            filename = os.path.abspath(filename)
+        if os.path.isabs(filename) and filename.startswith(workdir + os.sep):
             found = {"file": os.path.relpath(filename, workdir), "line": tb.tb_lineno}
         tb = tb.tb_next
     return found

@@ -73,9 +73,19 @@ def _legacy_optimizer_arguments(trace: Trace) -> None:
 
 
 def _experimental_preprocessing(trace: Trace) -> None:
-    """``layers.experimental.preprocessing.RandomFlip`` (TF 2.3-2.5) is ``layers.RandomFlip`` now."""
+    """``layers.experimental.preprocessing.RandomFlip`` (TF 2.3-2.5) is ``layers.RandomFlip`` now.
+
+    Registered as modules too, so ``from tensorflow.keras.layers.experimental import
+    preprocessing`` imports.
+    """
     import keras
 
+    preprocessing = _ForwardingModule("layers.experimental.preprocessing", keras.layers, trace)
+    experimental = types.ModuleType("layers.experimental")
+    experimental.preprocessing = preprocessing  # type: ignore[attr-defined]
+    for prefix in ("keras.layers", "tensorflow.keras.layers", "keras._tf_keras.keras.layers"):
+        sys.modules.setdefault(f"{prefix}.experimental", experimental)
+        sys.modules.setdefault(f"{prefix}.experimental.preprocessing", preprocessing)
     layer_modules = [keras.layers]
     try:
         import keras._tf_keras.keras.layers as tf_keras_layers
@@ -85,15 +95,19 @@ def _experimental_preprocessing(trace: Trace) -> None:
         pass
     for module in layer_modules:
         if not hasattr(module, "experimental"):
-            preprocessing = _RecordingNamespace(keras.layers, trace, "layers.experimental.preprocessing")
-            module.experimental = types.SimpleNamespace(preprocessing=preprocessing)
+            module.experimental = experimental
 
 
-class _RecordingNamespace:
-    def __init__(self, target: Any, trace: Trace, label: str) -> None:
+class _ForwardingModule(types.ModuleType):
+    """A module whose attributes are another's, recording each use as an accommodation."""
+
+    def __init__(self, label: str, target: Any, trace: Trace) -> None:
+        super().__init__(label)
         self._target, self._trace, self._label = target, trace, label
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
         value = getattr(self._target, name)
         self._trace.accommodate(f"`{self._label}.{name}` read as `layers.{name}` (moved in TF 2.6)")
         return value

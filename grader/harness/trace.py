@@ -52,9 +52,9 @@ class Trace:
         frame = sys._getframe(1)
         while frame is not None:
             filename = frame.f_code.co_filename
-            if not filename.startswith("<"):  # "<frozen runpy>", "<string>": no file of the student's
-                filename = os.path.abspath(filename)
-            if filename.startswith(self._workdir + os.sep) and not filename.startswith(_HARNESS_DIR):
+            # "<frozen runpy>", "<string>" and compiled modules' relative names are no student file.
+            if os.path.isabs(filename) and filename.startswith(self._workdir + os.sep) \
+                    and not filename.startswith(_HARNESS_DIR):
                 return {"file": os.path.relpath(filename, self._workdir), "line": frame.f_lineno}
             frame = frame.f_back
         return {}

@@ -69,6 +69,7 @@ def weight_changes(before: dict[str, list[tuple[str, np.ndarray]]], model: Any) 
     """Which layers' parameters changed (and, separately, BatchNorm statistics) since ``before``."""
     after = _layer_weights(model)
     changed, unchanged, statistics_changed = [], [], []
+    created = [path for path in after if path not in before]
     for path, old in before.items():
         new = dict(after.get(path, []))
         params = [(name, value) for name, value in old if name not in _STATISTICS]
@@ -76,7 +77,8 @@ def weight_changes(before: dict[str, list[tuple[str, np.ndarray]]], model: Any) 
         (changed if any(_differs(value, new.get(name)) for name, value in params) else unchanged).append(path)
         if any(_differs(value, new.get(name)) for name, value in statistics):
             statistics_changed.append(path)
-    return {"changed": changed, "unchanged": unchanged, "statistics_changed": statistics_changed}
+    return {"changed": changed, "unchanged": unchanged, "statistics_changed": statistics_changed,
+            "created_during_fit": created}
 
 
 def _differs(old: np.ndarray, new: np.ndarray | None) -> bool:
@@ -185,7 +187,7 @@ def _fit(original: Any, recorder: Recorder) -> Any:
         arguments = call.arguments
         requested = {key: _plain(arguments.get(key)) for key in
                      ("epochs", "initial_epoch", "steps_per_epoch", "validation_steps", "batch_size")}
-        _apply_budget(arguments, recorder.config)
+        _apply_budget(arguments, recorder.config, first=recorder.fits == 0)
         recorder.fits += 1
         phase = RECORDER_STATE["fits"] = recorder.fits
         recorder.trace.emit("fit_start", phase=phase, model_id=id(self), requested=requested,
@@ -196,6 +198,7 @@ def _fit(original: Any, recorder: Recorder) -> Any:
                             or bool(arguments.get("validation_split")))
         batch_losses: list[float] = []
         arguments["callbacks"] = [*(arguments.get("callbacks") or []), _batch_logger(batch_losses)]
+        _build_before_training(self, arguments.get("x"))
         before = _layer_weights(self)
         for base in _bases_in(self):
             probe = applications.BASES[id(base)]["probe"]
@@ -220,6 +223,25 @@ def _fit(original: Any, recorder: Recorder) -> Any:
     return fit
 
 
+def _build_before_training(model: Any, data: Any) -> None:
+    """Build a model that is built lazily (no Input, subclassed) so its weights can be compared."""
+    if model.built and model.weights:
+        return
+    shape = None
+    spec = getattr(data, "element_spec", None)
+    if isinstance(spec, (tuple, list)) and spec and hasattr(spec[0], "shape"):
+        shape = tuple(spec[0].shape)
+    elif hasattr(data, "image_shape"):
+        shape = (None, *data.image_shape)
+    elif isinstance(data, np.ndarray):
+        shape = (None, *data.shape[1:])
+    if shape is not None:
+        try:
+            model.build(shape)
+        except Exception:  # noqa: BLE001 - fit will build it; changes are then reported as unknown
+            pass
+
+
 def _batch_logger(losses: list[float]) -> Any:
     """A callback keeping each training batch's (running mean) loss: does the loss fall?"""
     import keras
@@ -231,14 +253,15 @@ def _batch_logger(losses: list[float]) -> Any:
     return keras.callbacks.LambdaCallback(on_train_batch_end=record)
 
 
-def _apply_budget(arguments: dict[str, Any], config: HarnessConfig) -> None:
+def _apply_budget(arguments: dict[str, Any], config: HarnessConfig, first: bool) -> None:
     """Shrink epochs and steps in place; ``initial_epoch`` (the phase structure) is kept."""
+    budget_steps = config.steps_per_epoch if first else config.fine_tune_steps_per_epoch
     initial = int(arguments.get("initial_epoch") or 0)
     epochs = int(arguments.get("epochs") or 1)
     if epochs > initial:
         arguments["epochs"] = initial + min(epochs - initial, config.epochs)
     steps = arguments.get("steps_per_epoch")
-    arguments["steps_per_epoch"] = min(int(steps), config.steps_per_epoch) if steps else config.steps_per_epoch
+    arguments["steps_per_epoch"] = min(int(steps), budget_steps) if steps else budget_steps
     if arguments.get("validation_data") is not None or arguments.get("validation_split"):
         validation_steps = arguments.get("validation_steps")
         arguments["validation_steps"] = (min(int(validation_steps), config.eval_steps) if validation_steps

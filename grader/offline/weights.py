@@ -124,32 +124,27 @@ def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def stand_in_path(constructor: Callable[..., Any], kwargs: dict[str, Any], cache: Path) -> Path:
-    """Return the cache file of the stand-in for this architecture and shape (it may not exist yet)."""
-    key = repr(sorted(_weight_shaping_args(constructor, kwargs).items()))
-    digest = hashlib.sha256(f"{STAND_IN_VERSION}:{key}".encode()).hexdigest()[:16]
-    return cache / "weights" / f"{constructor.__name__}-{digest}.weights.h5"
+def stand_in_path(architecture: str, kwargs: dict[str, Any], cache: Path) -> Path:
+    """Return the cache file of the stand-in for this architecture and shape (it may not exist yet).
 
-
-def _weight_shaping_args(constructor: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
-    """The arguments that decide a model's weights: architecture, input size, width, top."""
+    Only what decides the weights counts: input size, width (``alpha``) and the top.
+    """
     shape = kwargs.get("input_shape")
     tensor = kwargs.get("input_tensor")
     if shape is None and tensor is not None:
         shape = tuple(tensor.shape[1:])
-    return {
-        "architecture": constructor.__name__,
-        "input_shape": None if shape is None else tuple(shape),
-        "alpha": kwargs.get("alpha", 1.0),
-        "include_top": kwargs.get("include_top", True),
-        "classes": kwargs.get("classes", 1000) if kwargs.get("include_top", True) else None,
-    }
+    include_top = kwargs.get("include_top", True)
+    shaping = {"architecture": architecture, "input_shape": None if shape is None else tuple(shape),
+               "alpha": kwargs.get("alpha", 1.0), "include_top": include_top,
+               "classes": kwargs.get("classes", 1000) if include_top else None}
+    digest = hashlib.sha256(f"{STAND_IN_VERSION}:{sorted(shaping.items())!r}".encode()).hexdigest()[:16]
+    return cache / "weights" / f"{architecture}-{digest}.weights.h5"
 
 
 def _stand_in(
     constructor: Callable[..., Any], kwargs: dict[str, Any], cache: Path
 ) -> tuple[Any, WeightsSource]:
-    path = stand_in_path(constructor, kwargs, cache)
+    path = stand_in_path(constructor.__name__, kwargs, cache)
     model = constructor(**{**kwargs, "weights": None})
     if path.is_file():
         model.load_weights(os.fspath(path))
@@ -162,10 +157,14 @@ def _stand_in(
 
 
 def _save_atomically(model: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Cache the stand-in; a read-only cache (as inside the sandbox) only costs a rebuild next time."""
     staging = path.with_name(f"{path.stem.split('.')[0]}.tmp{os.getpid()}.weights.h5")
-    model.save_weights(os.fspath(staging))
-    staging.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        model.save_weights(os.fspath(staging))
+        staging.replace(path)
+    except OSError:
+        staging.unlink(missing_ok=True)
 
 
 def initialise(model: Any, seed: int) -> None:

@@ -1,0 +1,43 @@
+"""The results document (the contract other tools read): rubric, environment, submissions."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from grader.results import Grade
+from grader.rubric import Rubric
+
+
+def environment_summary(grades: Sequence[Grade], isolation: str) -> dict[str, str]:
+    """What the whole run used: ``weights`` imagenet|stand-in, ``data`` synthetic|path, ``isolation``."""
+    weights = {grade.environment.get("weights") for grade in grades}
+    data = {grade.environment.get("data") for grade in grades} - {None}
+    return {"weights": "stand-in" if "stand-in" in weights else ("imagenet" if "imagenet" in weights else "none"),
+            "data": next(iter(data)) if len(data) == 1 else "synthetic",
+            "isolation": isolation}
+
+
+def results_document(rubric: Rubric, grades: Sequence[Grade], isolation: str) -> dict[str, Any]:
+    """The JSON results document for ``grades``."""
+    return {"rubric": {"name": rubric.name, "max_score": rubric.max_score},
+            "environment": environment_summary(grades, isolation),
+            "submissions": [grade.to_dict() for grade in grades]}
+
+
+def write_json(document: dict[str, Any], destination: str) -> None:
+    """Write to a path atomically, or to standard output for ``-``."""
+    text = json.dumps(document, indent=2)
+    if destination == "-":
+        print(text)
+        return
+    path = Path(destination)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, staging = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(handle, "w") as out:
+        out.write(text + "\n")
+    os.replace(staging, path)

@@ -1,0 +1,106 @@
+"""Terminal reports (rich renderables): one student's grade, and a class summary.
+
+Reporters only consume ``Grade`` objects; they never run or decide anything.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.table import Table
+from rich.text import Text
+
+from grader.results import CheckResult, CheckStatus, Grade, GradeStatus
+
+_STYLE = {CheckStatus.PASS: "green", CheckStatus.FAIL: "red", CheckStatus.ERROR: "yellow", CheckStatus.SKIP: "dim"}
+_MARK = {CheckStatus.PASS: "✓", CheckStatus.FAIL: "✗", CheckStatus.ERROR: "?", CheckStatus.SKIP: "-"}
+
+
+def _location(check: CheckResult) -> str:
+    location = check.evidence.get("location")
+    return f" ({location})" if location and location != "None" else ""
+
+
+@dataclass(frozen=True)
+class GradeReport:
+    """One submission, written for its student: what to fix first, then what passed."""
+
+    grade: Grade
+    hidden: frozenset[str] = frozenset()
+    advisory: frozenset[str] = frozenset()
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        grade = self.grade
+        shown = [c for c in grade.checks if c.id not in self.hidden]
+        yield Text.assemble((f"{grade.id}: ", "bold"), (f"{grade.score:g} / {grade.max_score:g}", "bold cyan"),
+                            f"  [{grade.status.value}] {grade.reason}")
+        problems = [c for c in shown if c.status is not CheckStatus.PASS and c.id not in self.advisory]
+        if problems:
+            yield Text("\nTo fix, in this order:", style="bold")
+            for number, check in enumerate(problems, start=1):
+                yield Text.assemble(f" {number}. ", (f"{_MARK[check.status]} {check.id}", _STYLE[check.status]),
+                                    f": {check.message}{_location(check)}")
+                if check.hint:
+                    yield Text(f"      → {check.hint}", style="italic")
+        advice = [c for c in shown if c.id in self.advisory and c.status is CheckStatus.FAIL]
+        for check in advice:
+            yield Text.assemble("\nAdvice ", (check.id, "yellow"), f": {check.message}")
+            if check.hint:
+                yield Text(f"      → {check.hint}", style="italic")
+        passed = [c for c in shown if c.status is CheckStatus.PASS and c.id not in self.advisory]
+        if passed:
+            yield Text(f"\nPassed ({len(passed)}): " + ", ".join(c.id for c in passed), style="green")
+        notes = grade.environment.get("accommodations") or []
+        if notes:
+            yield Text("\nRun here with:", style="dim")
+            for note in notes:
+                yield Text(f"  • {note}", style="dim")
+        hidden = len([c for c in grade.checks if c.id in self.hidden])
+        if hidden:
+            yield Text(f"\n{hidden} further check(s) are hidden until grading.", style="dim")
+
+
+@dataclass(frozen=True)
+class ClassSummary:
+    """A class at a glance: one row per student, per-check pass rates, the commonest mistakes."""
+
+    grades: Sequence[Grade]
+    max_score: float
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        table = Table(title="Class results", title_justify="left")
+        table.add_column("student")
+        table.add_column("score", justify="right")
+        table.add_column("status")
+        table.add_column("failed checks")
+        for grade in self.grades:
+            failed = [c.id for c in grade.checks if c.status in (CheckStatus.FAIL, CheckStatus.ERROR) and c.max_points]
+            style = "green" if grade.status is GradeStatus.GRADED else "red"
+            table.add_row(grade.id, f"{grade.score:g}/{grade.max_score:g}", Text(grade.status.value, style=style),
+                          ", ".join(failed[:6]) + (f" (+{len(failed) - 6})" if len(failed) > 6 else ""))
+        yield table
+        yield self._pass_rates()
+        mistakes = Counter(c.id for g in self.grades for c in g.checks
+                           if c.status is CheckStatus.FAIL and c.max_points)
+        if mistakes:
+            common = ", ".join(f"{check} ({count})" for check, count in mistakes.most_common(5))
+            yield Text(f"Most common mistakes: {common}")
+        graded = [g for g in self.grades if g.status is GradeStatus.GRADED]
+        mean = sum(g.score for g in self.grades) / len(self.grades) if self.grades else 0.0
+        yield Text(f"{len(self.grades)} submissions, {len(graded)} ran to completion; mean score "
+                   f"{mean:.1f} / {self.max_score:g}", style="bold")
+
+    def _pass_rates(self) -> Group:
+        counts: dict[str, list[int]] = {}
+        for grade in self.grades:
+            for check in grade.checks:
+                tally = counts.setdefault(check.id, [0, 0])
+                tally[0] += check.status is CheckStatus.PASS
+                tally[1] += 1
+        rates = Table(title="Pass rate per check", title_justify="left", show_header=False, box=None)
+        for check_id, (passed, total) in counts.items():
+            rates.add_row(check_id, f"{passed}/{total}")
+        return Group(rates)
