@@ -95,6 +95,6 @@ def test_docs_registry_and_default_rubric_are_in_step() -> None:
     assert sorted(documented) == sorted(REGISTRY)
     assert sorted(in_rubric) == sorted(REGISTRY)
     for check_id in REGISTRY:
-        section = DOCS.read_text().split(f"## `{check_id}`", 1)[1].split("\n## ", 1)[0]
+        section = " ".join(DOCS.read_text().split(f"## `{check_id}`", 1)[1].split("\n## ", 1)[0].split())
         for part in ("What", "Why", "How", "Common causes"):
             assert f"**{part}" in section, (check_id, part)
