@@ -43,6 +43,7 @@ class Concept:
     name: str
     points: float
     phrases: tuple[str, ...]
+    any_polarity: bool = False  # a risk avoided: "not destroyed" states it as well as "destroys"
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class QuestionSpec:
     reference: str = ""
     concepts: tuple[Concept, ...] = ()
     checks: tuple[str, ...] = ()
+    contradictions: tuple[str, ...] = ()  # statements that say the opposite of the expected answer
 
 
 @dataclass(frozen=True)
@@ -214,7 +216,8 @@ def _questions(table: Mapping[str, Any], known: Mapping[str, Any], where: _Where
 def _question(item: str, body: Any, known: Mapping[str, Any], here: _Where) -> QuestionSpec:
     if not isinstance(body, Mapping):
         raise here.fail("must be a table", body)
-    _only_keys(body, {"title", "kind", "points", "prompt", "reference", "concepts", "checks"}, here, here.key)
+    _only_keys(body, {"title", "kind", "points", "prompt", "reference", "concepts", "checks", "contradictions"},
+               here, here.key)
     kind = _typed(body, "kind", str, here)
     if kind not in ("written", "code"):
         raise here.at("kind").fail("must be 'written' or 'code'", kind)
@@ -228,9 +231,12 @@ def _question(item: str, body: Any, known: Mapping[str, Any], here: _Where) -> Q
         raise here.at("concepts").fail("a written question needs at least one concept", [])
     if kind == "written" and abs(sum(c.points for c in concepts) - points) > 1e-9:
         raise here.at("points").fail(f"the concepts add up to {sum(c.points for c in concepts):g}", points)
+    contradictions = body.get("contradictions", [])
+    if not isinstance(contradictions, list) or not all(isinstance(c, str) and c.strip() for c in contradictions):
+        raise here.at("contradictions").fail("must be a list of phrases", contradictions)
     return QuestionSpec(item, _typed(body, "title", str, here), kind, points,
                         _typed(body, "prompt", str, here, ""), _typed(body, "reference", str, here, ""),
-                        concepts, checks)
+                        concepts, checks, tuple(contradictions))
 
 
 def _concept(index: int, body: Any, here: _Where) -> Concept:
@@ -239,7 +245,9 @@ def _concept(index: int, body: Any, here: _Where) -> Concept:
     phrases = body.get("phrases", [])
     if not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
         raise here.at("phrases").fail("must be a non-empty list of phrases", phrases)
-    return Concept(_typed(body, "name", str, here), _points(body, "points", here), tuple(phrases))
+    _only_keys(body, {"name", "points", "phrases", "any_polarity"}, here, here.key)
+    return Concept(_typed(body, "name", str, here), _points(body, "points", here), tuple(phrases),
+                   _typed(body, "any_polarity", bool, here, False))
 
 
 def _budget(table: Any, where: _Where) -> RunBudget:
