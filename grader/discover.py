@@ -1,7 +1,18 @@
-"""Find the submissions in a folder: one per student sub-folder, or one per loose code file."""
+"""Find the submissions in a folder, in the layouts instructors actually have.
+
+- a folder per student (its ``transfer.py``, or another single ``.py``, or a notebook, plus an
+  answers document);
+- flat files per student (``alice.py`` with ``alice.md`` or ``alice_answers.docx``);
+- an LMS bulk download (Canvas: ``name_userid_submissionid_filename``, ``name_late_...``), several
+  files per student grouped by student.
+
+Anything that cannot be made sense of is listed with the reason, never silently skipped.
+"""
 
 from __future__ import annotations
 
+import re
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +22,9 @@ from grader.results import Submission
 CODE_SUFFIXES = (".py", ".ipynb")
 ANSWER_SUFFIXES = (".md", ".txt", ".docx", ".pdf")
 _PREFERRED = ("transfer.py", "transfer_learning.py", "lab.py", "main.py")
+_IGNORED = ("readme.md", "requirements.txt", "license", "license.md")
+# Canvas: "smithjane_12345_678901_transfer.py", "smithjane_late_12345_678901_Lab6-1.ipynb".
+_CANVAS = re.compile(r"^(?P<student>[A-Za-z][A-Za-z0-9-]*?)(?:_late)?_(?P<user>\d+)_(?P<attempt>\d+)_(?P<name>.+)$")
 
 
 @dataclass(frozen=True)
@@ -25,31 +39,78 @@ def discover(root: Path) -> Discovery:
     """Return the submissions under ``root``. Raises ``SubmissionError`` if ``root`` is not a folder."""
     if not root.is_dir():
         raise SubmissionError(f"not a folder: {root}")
-    submissions, unrecognised = [], []
-    for entry in sorted(root.iterdir()):
-        if entry.name.startswith((".", "_")) or entry.name == "grading-results":
-            continue
-        if entry.is_dir():
-            found = folder_submission(entry)
-            if found is None:
-                unrecognised.append((entry, "no .py or .ipynb file inside"))
-            else:
-                submissions.append(found)
-        elif entry.suffix.lower() in CODE_SUFFIXES:
-            submissions.append(Submission(entry.stem, entry, root))
-        elif entry.suffix.lower() not in ANSWER_SUFFIXES:
-            unrecognised.append((entry, "not a code file or a student folder"))
-    return Discovery(tuple(submissions), tuple(unrecognised))
+    entries = [e for e in sorted(root.iterdir()) if not e.name.startswith((".", "_")) and e.name != "grading-results"]
+    submissions: list[Submission] = []
+    unrecognised: list[tuple[Path, str]] = []
+    for folder in (e for e in entries if e.is_dir()):
+        found = folder_submission(folder)
+        if found is None:
+            unrecognised.append((folder, "no .py or .ipynb file inside"))
+        else:
+            submissions.append(found)
+    files = [e for e in entries if e.is_file()]
+    canvas = [f for f in files if _CANVAS.match(f.name)]
+    flat = [f for f in files if f not in canvas]
+    for student, group in _canvas_groups(canvas).items():
+        submissions.append(_group_submission(student, group, root, unrecognised))
+    found_flat, flat_unrecognised = _flat_submissions(flat, root)
+    submissions.extend(found_flat)
+    unrecognised.extend(flat_unrecognised)
+    submissions = [s for s in submissions if s.code is not None or s.answers is not None]
+    return Discovery(tuple(sorted(submissions, key=lambda s: s.id)), tuple(unrecognised))
 
 
 def folder_submission(folder: Path) -> Submission | None:
     """A student's folder: its main code file (``transfer.py`` first) and answers document, if any."""
-    code = [p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() in CODE_SUFFIXES]
+    files = [p for p in sorted(folder.iterdir()) if p.is_file()]
+    code = [p for p in files if p.suffix.lower() in CODE_SUFFIXES]
     if not code:
         return None
-    main = next((p for name in _PREFERRED for p in code if p.name.lower() == name), None)
-    notebooks = [p for p in code if p.suffix.lower() == ".ipynb"]
-    main = main or (notebooks[0] if notebooks else code[0])
-    answers = next((p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() in ANSWER_SUFFIXES
-                    and p.name.lower() not in ("readme.md", "requirements.txt")), None)
+    main = _main_code(code)
+    answers = next((p for p in files if p.suffix.lower() in ANSWER_SUFFIXES and p.name.lower() not in _IGNORED), None)
     return Submission(folder.name, main, folder, answers, tuple(p for p in code if p != main))
+
+
+def _main_code(code: list[Path]) -> Path:
+    preferred = next((p for name in _PREFERRED for p in code if p.name.lower() == name), None)
+    notebooks = [p for p in code if p.suffix.lower() == ".ipynb"]
+    return preferred or (notebooks[0] if notebooks else code[0])
+
+
+def _canvas_groups(files: list[Path]) -> dict[str, list[Path]]:
+    groups: dict[str, list[Path]] = defaultdict(list)
+    for path in files:
+        match = _CANVAS.match(path.name)
+        assert match is not None
+        groups[f"{match['student']}_{match['user']}"].append(path)
+    return dict(groups)
+
+
+def _group_submission(student: str, group: list[Path], root: Path,
+                      unrecognised: list[tuple[Path, str]]) -> Submission:
+    code = [p for p in group if p.suffix.lower() in CODE_SUFFIXES]
+    answers = [p for p in group if p.suffix.lower() in ANSWER_SUFFIXES]
+    for path in group:
+        if path not in code and path not in answers:
+            unrecognised.append((path, f"file of {student} that is neither code nor an answers document"))
+    if not code:
+        unrecognised.append((group[0], f"{student} handed in no .py or .ipynb file"))
+    main = _main_code(code) if code else None
+    return Submission(student, main, root, answers[0] if answers else None,
+                      tuple(p for p in code if p != main))
+
+
+def _flat_submissions(files: list[Path], root: Path) -> tuple[list[Submission], list[tuple[Path, str]]]:
+    """``alice.py`` + ``alice.md`` / ``alice_answers.docx``: code files, each with its answers."""
+    code = [f for f in files if f.suffix.lower() in CODE_SUFFIXES]
+    documents = [f for f in files if f.suffix.lower() in ANSWER_SUFFIXES and f.name.lower() not in _IGNORED]
+    submissions, claimed = [], set()
+    for path in code:
+        answers = next((d for d in documents if d not in claimed and d.stem.lower().startswith(path.stem.lower())), None)
+        if answers is not None:
+            claimed.add(answers)
+        submissions.append(Submission(path.stem, path, root, answers))
+    unrecognised = [(f, "answers document with no code file of the same name") for f in documents if f not in claimed]
+    unrecognised += [(f, "not a code file or an answers document") for f in files
+                     if f not in code and f not in documents and f.name.lower() not in _IGNORED]
+    return submissions, unrecognised

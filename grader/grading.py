@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from grader.answers.sheet import score_sheet
 from grader.errors import SubmissionError
 from grader.evidence import Evidence
 from grader.intake import Program, read_program
@@ -30,7 +31,8 @@ def grade_submission(submission: Submission, rubric: Rubric, settings: RunSettin
     ``settings.budget`` is used as given (callers take it from the rubric's ``[run]`` table).
     """
     try:
-        return grade_evidence(submission.id, collect_evidence(submission, settings, keep), rubric, settings)
+        evidence = collect_evidence(submission, settings, keep)
+        return grade_evidence(submission.id, evidence, rubric, settings, submission)
     except Exception as error:  # noqa: BLE001 - a grader bug becomes this submission's internal_error
         return Grade.from_error(submission.id, error, rubric.max_score)
 
@@ -45,12 +47,14 @@ def collect_evidence(submission: Submission, settings: RunSettings, keep: Path |
     return Evidence(run, static, program, submission.code.name)
 
 
-def grade_evidence(submission_id: str, evidence: Evidence, rubric: Rubric, settings: RunSettings) -> Grade:
-    """Score the evidence of one submission against ``rubric``."""
+def grade_evidence(submission_id: str, evidence: Evidence, rubric: Rubric, settings: RunSettings,
+                   submission: Submission | None = None) -> Grade:
+    """Score the code evidence (and, given the submission, its answer sheet) against ``rubric``."""
     checks = score_checks(evidence, rubric)
-    score = round(sum(check.points for check in checks), 4)
+    answers = score_sheet(rubric, submission, checks) if submission is not None else ()
+    score = round(sum(check.points for check in checks) + sum(answer.points for answer in answers), 4)
     return Grade(submission_id, _GRADE_STATUS[evidence.run.status], evidence.run.reason, score, rubric.max_score,
-                 checks, (), environment(evidence.run, settings))
+                 checks, answers, environment(evidence.run, settings))
 
 
 def _static(code: Path) -> tuple[Program | None, StaticEvidence]:

@@ -67,7 +67,7 @@ class RunBudget:
     and of later ones (fine-tuning steps are slower), steps of evaluate/predict, wall time."""
 
     epochs: int = 1
-    steps_per_epoch: int = 10
+    steps_per_epoch: int = 20
     fine_tune_steps_per_epoch: int = 4  # later fits: each step trains part of the base (slower)
     eval_steps: int = 2
     timeout_seconds: float = 240.0

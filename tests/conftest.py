@@ -40,7 +40,8 @@ class GradedCorpus:
         from grader.runner import RunSettings
 
         self._rubric = rubric
-        self._settings = RunSettings(budget=rubric.budget)
+        # Saved models are not needed to judge checks; leaving them out keeps the suite faster.
+        self._settings = RunSettings(budget=rubric.budget, save_models=False)
         self._pool = ThreadPoolExecutor(max_workers=2)
         self._futures: dict[Path, Future] = {}
         self._lock = threading.Lock()
@@ -61,8 +62,10 @@ class GradedCorpus:
 
     def grade(self, code: Path):  # noqa: ANN201
         from grader.grading import grade_evidence
+        from grader.results import Submission
 
-        return grade_evidence(code.parent.name, self.evidence(code), self._rubric, self._settings)
+        submission = Submission(code.parent.name, code, code.parent)
+        return grade_evidence(code.parent.name, self.evidence(code), self._rubric, self._settings, submission)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

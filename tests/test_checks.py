@@ -91,16 +91,21 @@ def test_reference_scores_full_marks_on_every_check(corpus) -> None:  # noqa: AN
     assert sum(c.points for c in grade.checks) == sum(c.max_points for c in grade.checks)
 
 
-def test_grading_twice_gives_the_same_result(corpus, rubric) -> None:  # noqa: ANN001
+def test_grading_twice_gives_the_same_result(corpus, rubric, tmp_path: Path) -> None:  # noqa: ANN001
     from grader.grading import grade_submission
     from grader.results import Submission
     from grader.runner import RunSettings
 
     code = code_file("mutant_double_scaling")
     first = corpus.grade(code)
-    again = grade_submission(Submission(code.parent.name, code, code.parent), rubric, RunSettings(budget=rubric.budget))
+    again = grade_submission(Submission(code.parent.name, code, code.parent), rubric,
+                             RunSettings(budget=rubric.budget), keep=tmp_path)
     assert again.status.value == "graded"
     assert again.to_dict() == first.to_dict()
+    # This run kept what the child saved: a model at each compile and each fit, and the trace.
+    assert sorted(p.name for p in tmp_path.glob("*.keras")) == ["01-compile.keras", "02-fit1.keras",
+                                                                "03-compile.keras", "04-fit2.keras"]
+    assert (tmp_path / "trace.jsonl").is_file()
 
 
 def test_crash_decides_from_partial_evidence(corpus) -> None:  # noqa: ANN001

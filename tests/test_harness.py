@@ -61,7 +61,7 @@ def test_crash_keeps_the_events_before_it(corpus) -> None:  # noqa: ANN001
     evidence = corpus.evidence(code_file("mutant_crash_halfway"))
     assert evidence.run.status is RunStatus.ERROR
     exception = _events(evidence, "exception")[0]
-    assert exception["type"] == "NameError" and exception["line"] == 51
+    assert exception["type"] == "NameError" and exception["line"] == 46
     assert len(_events(evidence, "fit")) == 1  # the first phase, recorded before the crash
 
 

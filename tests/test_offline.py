@@ -19,14 +19,14 @@ def stand_in(tmp_path_factory: pytest.TempPathFactory):
     from grader.offline.weights import build_application
 
     cache = tmp_path_factory.mktemp("cache")
-    model, source = build_application(MobileNetV2, dict(input_shape=(96, 96, 3), include_top=False), cache=cache)
+    model, source = build_application(MobileNetV2, dict(input_shape=(160, 160, 3), include_top=False), cache=cache)
     return model, source, cache
 
 
-def _features(model, count: int = 24) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+def _features(model, count: int = 32, size: int = 160) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
     from keras.applications.mobilenet_v2 import preprocess_input
 
-    images = np.stack([np.asarray(draw_image(CLASSES[i % 2], 77_000 + i).resize((96, 96)), np.float32)
+    images = np.stack([np.asarray(draw_image(CLASSES[i % 2], 77_000 + i).resize((size, size)), np.float32)
                        for i in range(count)])
     maps = model(preprocess_input(images), training=False).numpy()
     return maps.mean(axis=(1, 2)), np.arange(count) % 2
@@ -51,7 +51,7 @@ def test_stand_in_is_reported_and_passes_signal(stand_in) -> None:  # noqa: ANN0
 def test_random_weights_pass_no_signal() -> None:
     from keras.applications import MobileNetV2
 
-    features, _ = _features(MobileNetV2(input_shape=(96, 96, 3), include_top=False, weights=None))
+    features, _ = _features(MobileNetV2(input_shape=(160, 160, 3), include_top=False, weights=None))
     assert np.abs(features).max() < 1e-3  # activations vanish before the last block
 
 
@@ -63,7 +63,7 @@ def test_second_request_is_served_from_cache(stand_in) -> None:  # noqa: ANN001
     first_model, source, cache = stand_in
     path = Path(source.path)
     written = path.stat().st_mtime_ns
-    model, again = build_application(MobileNetV2, dict(input_shape=(96, 96, 3), include_top=False), cache=cache)
+    model, again = build_application(MobileNetV2, dict(input_shape=(160, 160, 3), include_top=False), cache=cache)
     assert again.path == source.path and path.stat().st_mtime_ns == written
     assert all(np.array_equal(a, b) for a, b in zip(first_model.get_weights(), model.get_weights()))
 
@@ -73,15 +73,20 @@ def test_real_weights_are_used_when_cached(tmp_path: Path, monkeypatch: pytest.M
 
     from grader.offline.weights import build_application
 
+    from keras.src.backend import config
+
     model, _, _ = stand_in
     keras_home = tmp_path / "keras"
     (keras_home / "models").mkdir(parents=True)
-    model.save_weights(keras_home / "models" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_96_no_top.weights.h5")
-    # Keras looks for the ImageNet file by its published name; an .h5 saved under it is loaded.
-    legacy = keras_home / "models" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_96_no_top.h5"
-    (keras_home / "models" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_96_no_top.weights.h5").rename(legacy)
-    monkeypatch.setenv("KERAS_HOME", str(keras_home))
-    built, source = build_application(MobileNetV2, dict(input_shape=(96, 96, 3), include_top=False),
+    published = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_160_no_top"
+    # Keras looks for the ImageNet file by its published name and format (legacy HDF5) in its cache.
+    import h5py
+    from keras.src.legacy.saving import legacy_h5_format
+
+    with h5py.File(keras_home / "models" / f"{published}.h5", "w") as handle:
+        legacy_h5_format.save_weights_to_hdf5_group(handle, model)
+    monkeypatch.setattr(config, "_KERAS_DIR", str(keras_home))  # Keras reads KERAS_HOME once, at import
+    built, source = build_application(MobileNetV2, dict(input_shape=(160, 160, 3), include_top=False),
                                       cache=tmp_path / "cache")
     assert source.kind == "imagenet"
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), built.get_weights()))

@@ -20,10 +20,12 @@ _SUFFIXES = ("izations", "ization", "isations", "isation", "ational", "fulness",
 def stem(token: str) -> str:
     """A light, consistent suffix stripper: "freezing"/"freezes" -> "freez", "updated" -> "updat"."""
     for suffix in _SUFFIXES:
+        if suffix == "es" and not token[:-2].endswith(("s", "x", "z", "ch", "sh")):
+            continue  # "rates" -> "rate" (then "rat" like "rate"), but "boxes" -> "box"
         if token.endswith(suffix) and len(token) - len(suffix) >= 3:
             token = token[: -len(suffix)]
             break
-    if token.endswith("e") and len(token) > 4:
+    if token.endswith("e") and len(token) >= 4:
         token = token[:-1]
     return token
 
@@ -65,7 +67,7 @@ def find_phrase(phrase: str, sentence_stems: list[str], max_gap: int = 2, window
     The match is negated when a negation word stands within ``window`` words before it or inside
     it, unless the phrase itself says the negation ("not updated").
     """
-    wanted = stems(phrase)
+    wanted = [stem(word) for word in tokens(phrase) if word not in STOPWORDS] or stems(phrase)
     if not wanted:
         return None
     phrase_negates = any(word in _NEGATION_STEMS for word in wanted)

@@ -49,12 +49,16 @@ def finetune_unfreeze(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
 @register("finetune.partial", "layers below the fine-tuning cut stay frozen", depends_on=_NEEDS_UNFREEZE)
 def finetune_partial(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
     base = fine_tune_phase(evidence).base()["base"]
-    trainable, weighted = len(base["trainable_layer_indices"]), base["weighted_layers"]
-    first = base["first_trainable_index"]
-    if trainable < weighted:
-        return passed(f"layers from {first} up train; the {weighted - trainable} weighted layers below stay frozen",
-                      fine_tune_at=first)
-    return failed(f"the whole base ({weighted} weighted layers) was unfrozen",
+    trainable = base["trainable_convolution_indices"]
+    total = base["convolution_layers"]
+    if trainable and len(trainable) < total:
+        return passed(f"layers from {trainable[0]} up train; the {total - len(trainable)} convolution layers "
+                      "below stay frozen", fine_tune_at=trainable[0])
+    if not trainable:
+        return failed("no convolution layer of the base trains while fine-tuning (only BatchNorm layers do)",
+                      "Unfreeze the top of the base: set base_model.trainable = True, then freeze "
+                      "base_model.layers[:fine_tune_at].", trainable_layers=0)
+    return failed(f"the whole base ({total} convolution layers) was unfrozen",
                   "Keep the lower layers frozen: for layer in base_model.layers[:fine_tune_at]: "
                   "layer.trainable = False (the lab uses fine_tune_at = 100).", trainable_layers=trainable)
 

@@ -21,7 +21,7 @@ class HarnessConfig:
     weights_cache: str  # folder of stand-in weights
     weights_file: str | None = None
     epochs: int = 1
-    steps_per_epoch: int = 10
+    steps_per_epoch: int = 20
     fine_tune_steps_per_epoch: int = 4  # later fits: each step trains part of the base (slower)
     eval_steps: int = 2
     seed: int = 1234

@@ -97,7 +97,11 @@ def describe_base(base: Any, known: dict[str, Any]) -> dict[str, Any]:
     weighted = [i for i, layer in enumerate(layers) if layer.weights]
     trainable = [i for i in weighted if layers[i].trainable]
     batchnorms = [layer for layer in layers if type(layer).__name__ == "BatchNormalization"]
+    # Convolutions carry what fine-tuning changes; BatchNorm layers are often kept frozen apart.
+    convolutions = [i for i in weighted if type(layers[i]).__name__ != "BatchNormalization"]
     return {
+        "convolution_layers": len(convolutions),
+        "trainable_convolution_indices": [i for i in convolutions if layers[i].trainable],
         "architecture": known.get("architecture"),
         "layer_count": len(layers),
         "weighted_layers": len(weighted),

@@ -164,7 +164,10 @@ def _save_atomically(model: Any, path: Path) -> None:
         model.save_weights(os.fspath(staging))
         staging.replace(path)
     except OSError:
-        staging.unlink(missing_ok=True)
+        try:
+            staging.unlink(missing_ok=True)
+        except OSError:  # a read-only file system refuses even that
+            pass
 
 
 def initialise(model: Any, seed: int) -> None:

@@ -1,0 +1,118 @@
+"""Written answers: splitting documents into items, and scoring them against the rubric."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.answers.extract import read_document, split_items
+from grader.answers.score import score_answer
+from grader.answers.text import find_phrase, stems
+from grader.rubric import Concept, load_rubric
+
+SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "lab" / "sample_answer_sheet.txt"
+SHEET = "Answer 1: Transfer learning reuses a pretrained model.\nAnswer 2: Fine-tuning unfreezes top layers.\n"
+
+
+@pytest.fixture(scope="module")
+def questions():
+    return {question.id: question for question in load_rubric().questions}
+
+
+def test_sample_sheet_splits_into_its_eight_answers() -> None:
+    items = split_items(read_document(SAMPLE))
+    assert list(items) == [f"q{n}" for n in range(1, 9)]
+    assert items["q1"].text.startswith("Transfer Learning involves")
+    assert items["q6"].text.count("base_model.trainable = False") == 1
+    assert "Epoch" not in items["q8"].text  # the run log after "Outputs:" is not part of answer 8
+
+
+def test_sample_sheet_written_answers_get_points_with_evidence(questions) -> None:  # noqa: ANN001
+    items = split_items(read_document(SAMPLE))
+    for item in ("q1", "q2", "q3", "q4"):
+        score = score_answer(questions[item], items[item].text)
+        assert score.points >= 0.7 * score.max_points, (item, score.missing)
+        assert all(found["sentence"] in items[item].text for found in score.found)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "Why do we freeze the base model during the first phase of training?",
+                                  "Freezing lets the base weights update so the model learns the new data."])
+def test_empty_restated_and_opposite_answers_score_low_and_are_flagged(questions, text: str) -> None:  # noqa: ANN001
+    score = score_answer(questions["q3"], text)
+    assert score.points <= 0.3 * score.max_points
+    assert score.needs_review
+
+
+def test_reordered_and_missing_items(tmp_path: Path) -> None:
+    items = split_items("Q3) third\nsome more\n\nQ1. first\n\nQ4 - fourth")
+    assert {key: value.text for key, value in items.items()} == {"q1": "first", "q3": "third\nsome more", "q4": "fourth"}
+
+
+def test_labelled_answers_win_over_repeated_questions() -> None:
+    text = "Question 1: What is transfer learning?\nAnswer 1: Reusing a model.\nQuestion 2: Why?\nAnswer 2: Less data."
+    items = split_items(text)
+    assert items["q1"].text.startswith("Reusing") and items["q2"].text.startswith("Less data")
+
+
+def test_numbered_lists_inside_answers_do_not_split_items() -> None:
+    items = split_items("## 1\nTwo reasons:\n1. less data\n2. faster\n## 2\nFine-tuning.")
+    assert set(items) == {"q1", "q2"}
+
+
+def _docx(path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    for line in SHEET.splitlines():
+        document.add_paragraph(line)
+    document.save(str(path))
+
+
+def _pdf(path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with matplotlib.rc_context({"pdf.fonttype": 42}):
+        figure = plt.figure()
+        for row, line in enumerate(SHEET.splitlines()):
+            figure.text(0.05, 0.9 - 0.1 * row, line)
+        figure.savefig(path)
+        plt.close(figure)
+
+
+def _notebook(path: Path) -> None:
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell("import tensorflow"),
+                      *[nbformat.v4.new_markdown_cell(line) for line in SHEET.splitlines()]]
+    nbformat.write(notebook, path)
+
+
+@pytest.mark.parametrize("suffix", [".md", ".txt", ".docx", ".pdf", ".ipynb"])
+def test_every_document_format_is_read(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"answers{suffix}"
+    {".docx": _docx, ".pdf": _pdf, ".ipynb": _notebook}.get(suffix, lambda p: p.write_text(SHEET))(path)
+    items = split_items(read_document(path))
+    assert "pretrained" in items["q1"].text and "unfreezes" in items["q2"].text
+
+
+def test_inflections_match() -> None:
+    assert find_phrase("freeze the base", stems("We froze nothing; freezing the base is key")) is not None
+    assert find_phrase("learning rate is reduced", stems("the learning rates are reduced")) is not None
+
+
+def test_negation_blocks_a_match_unless_the_phrase_says_it() -> None:
+    negated = find_phrase("preserve the features", stems("Freezing does not preserve the features."))
+    assert negated is not None and negated.negated
+    assert not find_phrase("not updated", stems("The weights are not updated.")).negated
+
+
+def test_synonyms_come_from_the_concept_phrases(questions) -> None:  # noqa: ANN001
+    concept = Concept("reduces overfitting", 1.0, ("overfitting", "memorise", "regularization"))
+    from grader.answers.score import find_concept
+
+    assert find_concept(concept, ["It stops the model from memorising the training set."]) is not None
+    assert find_concept(concept, ["It makes the images prettier."]) is None
