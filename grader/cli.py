@@ -1,6 +1,9 @@
 """The ``grade`` command. The only place that turns ``GraderError`` into messages and exit codes.
 
-Exit codes: 0 all graded, 1 some submission could not be graded, 2 bad usage or rubric.
+Exit codes: 0 all graded, 1 some submission could not be graded (for ``check``: something to
+fix), 2 bad usage or rubric. Defaults for options may be set in ``[tool.grader]`` of a
+``pyproject.toml`` in the current folder (keys are option names with ``_``: ``rubric``, ``out``,
+``jobs``, ``timeout``, ``data``, ``weights``, ``isolation``).
 """
 
 from __future__ import annotations
@@ -8,14 +11,31 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import click
 
-from grader.errors import GraderError, RubricError
+from grader.errors import GraderError
 
 EXIT_OK, EXIT_UNGRADED, EXIT_USAGE = 0, 1, 2
 REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+def project_defaults(folder: Path | None = None) -> dict[str, Any]:
+    """Option defaults from ``[tool.grader]`` in ``pyproject.toml`` of ``folder`` (or the cwd)."""
+    from grader.rubric import tomllib
+
+    path = (folder or Path.cwd()) / "pyproject.toml"
+    if not path.is_file():
+        return {}
+    try:
+        table = tomllib.loads(path.read_text()).get("tool", {}).get("grader", {})
+    except (tomllib.TOMLDecodeError, OSError):
+        return {}
+    renamed = {"rubric": "rubric_path", "json": "json_out"}
+    return {renamed.get(key.replace("-", "_"), key.replace("-", "_")): value for key, value in table.items()}
 
 
 class GradeGroup(click.Group):
@@ -27,16 +47,174 @@ class GradeGroup(click.Group):
         return super().resolve_command(ctx, args)
 
 
-@click.group(cls=GradeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=GradeGroup, context_settings={"help_option_names": ["-h", "--help"],
+                                               "default_map": {"class": project_defaults(),
+                                                               "check": project_defaults()}})
 @click.version_option(package_name="dl-lab-grader")
 def main() -> None:
     """Grade the transfer-learning lab (MobileNetV2, cats vs dogs), offline.
 
     \b
     Examples:
+      grade examples/submissions          grade a class (same as: grade class DIR)
+      grade check transfer.py             check your own lab before handing it in
       grade reference --out /tmp/ref      run the reference solution
       grade rubric validate my.toml       check a rubric file
     """
+
+
+_RUN_OPTIONS = [
+    click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, path_type=Path),
+                 help="Rubric TOML (default: the bundled transfer-learning rubric)."),
+    click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path),
+                 help="A real cats-vs-dogs folder to run students' code on (default: synthetic data)."),
+    click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                 help="MobileNetV2 ImageNet weights (.h5) if they are not in ~/.keras/models."),
+    click.option("--timeout", type=click.FloatRange(min=1), help="Seconds each run may take (default: from the rubric)."),
+    click.option("--isolation", type=click.Choice(["auto", "bwrap", "process"]), default="auto", show_default=True,
+                 help="bwrap: bubblewrap sandbox (Linux); process: resource limits only."),
+    click.option("--json", "json_out", help="Write the results JSON to this file ('-' for standard output)."),
+    click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors (exit code tells the outcome)."),
+]
+
+
+def _run_options(function):  # noqa: ANN001, ANN202
+    for option in reversed(_RUN_OPTIONS):
+        function = option(function)
+    return function
+
+
+def _settings(rubric_budget, timeout: float | None, data: Path | None, weights: Path | None,  # noqa: ANN001
+              isolation: str):  # noqa: ANN202
+    from grader.runner import RunSettings
+
+    budget = replace(rubric_budget, timeout_seconds=timeout) if timeout else rubric_budget
+    return RunSettings(budget=budget, data=data, weights_file=weights,
+                       isolation=None if isolation == "auto" else isolation)
+
+
+def _console(to_stderr: bool = False, quiet: bool = False):  # noqa: ANN202
+    from rich.console import Console
+
+    return Console(stderr=to_stderr, quiet=quiet, highlight=False, no_color="NO_COLOR" in os.environ or None)
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--answers", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Your answers document (.md, .txt, .docx, .pdf); a notebook's Markdown cells are read anyway.")
+@_run_options
+def check(file: Path, answers: Path | None, rubric_path: Path | None, data: Path | None, weights: Path | None,
+          timeout: float | None, isolation: str, json_out: str | None, quiet: bool) -> None:
+    """Check your own lab before handing it in: what passes, what to fix first, and how.
+
+    Runs FILE (a .py script or a .ipynb notebook) offline, as the grader will. Checks the rubric
+    marks hidden are not shown. Exit code 0 only when every check passes.
+
+    \b
+    Examples:
+      grade check transfer.py --answers answers.md
+      grade check Lab6.ipynb --json -
+    """
+    from grader.checks import REGISTRY
+    from grader.grading import grade_submission
+    from grader.report_json import results_document, write_json
+    from grader.report_terminal import GradeReport
+    from grader.results import CheckStatus, Submission
+    from grader.rubric import load_rubric
+
+    rubric = load_rubric(rubric_path)
+    settings = _settings(rubric.budget, timeout, data, weights, isolation)
+    console = _console(json_out == "-", quiet)
+    with console.status(f"running {file.name} offline (about half a minute)..."):
+        grade = grade_submission(Submission(file.stem, file, file.parent, answers), rubric, settings)
+    if json_out:
+        write_json(results_document(rubric, [grade], grade.environment.get("isolation", "")), json_out)
+    hidden = frozenset(spec.id for spec in rubric.checks if spec.hidden)
+    advisory = frozenset(check_id for check_id, definition in REGISTRY.items() if definition.advisory)
+    console.print(GradeReport(grade, hidden, advisory))
+    scored = [c for c in grade.checks if c.max_points > 0]
+    sys.exit(EXIT_OK if all(c.status is CheckStatus.PASS for c in scored) else EXIT_UNGRADED)
+
+
+@main.command("class")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_run_options
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("grading-results"),
+              show_default=True, help="Where results.json, grades.csv, feedback/ and report.html go.")
+@click.option("--jobs", type=click.IntRange(min=1), help="Submissions run in parallel (default: what the machine allows).")
+@click.option("--force", is_flag=True, help="Re-run every submission, even those already graded and unchanged.")
+@click.option("--student", help="Show this student's full report instead of the class table.")
+@click.option("--gradescope", is_flag=True, help="Also write a Gradescope results.json per submission.")
+def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weights: Path | None,
+                timeout: float | None, isolation: str, json_out: str | None, quiet: bool, out: Path,
+                jobs: int | None, force: bool, student: str | None, gradescope: bool) -> None:
+    """Grade every submission in FOLDER (also: `grade FOLDER`).
+
+    Finds a folder per student, flat files per student, or an LMS (Canvas) bulk download. Results
+    are saved as each submission finishes: running the same command again resumes, re-running
+    only new or changed submissions.
+
+    \b
+    Examples:
+      grade examples/submissions
+      grade submissions/ --out results --jobs 2 --gradescope
+      grade submissions/ --student alice
+    """
+    from grader.answers.sheet import read_items
+    from grader.answers.similarity import similar_pairs
+    from grader.batch import default_jobs, grade_batch
+    from grader.checks import REGISTRY
+    from grader.discover import discover
+    from grader.report_files import write_all
+    from grader.report_json import results_document, write_json
+    from grader.report_terminal import ClassSummary, GradeReport
+    from grader.results import GradeStatus
+    from grader.rubric import load_rubric
+
+    rubric = load_rubric(rubric_path)
+    settings = _settings(rubric.budget, timeout, data, weights, isolation)
+    found = discover(folder)
+    console = _console(json_out == "-", quiet)
+    for path, why in found.unrecognised:
+        console.print(f"[yellow]not graded:[/] {path.name}: {why}")
+    if not found.submissions:
+        raise click.UsageError(f"no submissions found in {folder}")
+    grades = _run_batch(found.submissions, rubric, settings, out, jobs or default_jobs(), force, console)
+    written = {s.id: {k: v.text for k, v in read_items(s)[0].items()
+                      if k in {q.id for q in rubric.questions if q.kind == "written"}} for s in found.submissions}
+    pairs = similar_pairs(written)
+    document = results_document(rubric, grades, grades[0].environment.get("isolation", "") if grades else "")
+    write_all(out, rubric, grades, document, pairs, gradescope)
+    if json_out:
+        write_json(document, json_out)
+    if student:
+        chosen = [g for g in grades if g.id == student]
+        if not chosen:
+            raise click.UsageError(f"no student {student!r}; students: {', '.join(g.id for g in grades)}")
+        advisory = frozenset(i for i, d in REGISTRY.items() if d.advisory)
+        console.print(GradeReport(chosen[0], frozenset(), advisory))
+    else:
+        console.print(ClassSummary(grades, rubric.max_score, pairs))
+        console.print(f"Wrote {out}/results.json, grades.csv, report.html and feedback/ for {len(grades)} students.")
+    sys.exit(EXIT_OK if all(g.status is GradeStatus.GRADED for g in grades) else EXIT_UNGRADED)
+
+
+def _run_batch(submissions, rubric, settings, out: Path, jobs: int, force: bool, console):  # noqa: ANN001, ANN202
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from grader.batch import grade_batch
+
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
+    with Progress(*columns, console=console, disable=console.quiet or not console.is_terminal) as progress:
+        task = progress.add_task("grading", total=len(submissions))
+
+        def advance(submission_id: str, grade) -> None:  # noqa: ANN001
+            progress.update(task, advance=1, description=f"graded {submission_id}")
+            if not console.is_terminal and not console.quiet:
+                console.print(f"graded {submission_id}: {grade.score:g}/{grade.max_score:g} ({grade.status.value})")
+
+        return grade_batch(submissions, rubric, settings, out, jobs=jobs, force=force, progress=advance)
 
 
 @main.command()
@@ -68,120 +246,6 @@ def reference(data: Path | None, out: Path, initial_epochs: int, fine_tune_epoch
     sys.exit(subprocess.call(command, env=env))
 
 
-def _settings(rubric_budget, timeout: float | None, data: Path | None, weights: Path | None,
-              isolation: str | None):
-    from dataclasses import replace
-
-    from grader.runner import RunSettings
-
-    budget = replace(rubric_budget, timeout_seconds=timeout) if timeout else rubric_budget
-    return RunSettings(budget=budget, data=data, weights_file=weights,
-                       isolation=None if isolation == "auto" else isolation)
-
-
-def _load(rubric_path: Path | None):
-    from grader.rubric import load_rubric
-
-    return load_rubric(rubric_path)
-
-
-_RUN_OPTIONS = [
-    click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, path_type=Path),
-                 help="Rubric TOML (default: the bundled transfer-learning rubric)."),
-    click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path),
-                 help="A real cats-vs-dogs folder to run students' code on (default: synthetic data)."),
-    click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                 help="MobileNetV2 ImageNet weights (.h5) if they are not in ~/.keras/models."),
-    click.option("--timeout", type=click.FloatRange(min=1), help="Seconds each run may take (default: from the rubric)."),
-    click.option("--isolation", type=click.Choice(["auto", "bwrap", "process"]), default="auto", show_default=True,
-                 help="bwrap: bubblewrap sandbox (Linux); process: resource limits only."),
-    click.option("--json", "json_out", help="Write the results JSON to this file ('-' for standard output)."),
-]
-
-
-def _run_options(function):
-    for option in reversed(_RUN_OPTIONS):
-        function = option(function)
-    return function
-
-
-@main.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@_run_options
-def check(file: Path, rubric_path: Path | None, data: Path | None, weights: Path | None, timeout: float | None,
-          isolation: str, json_out: str | None) -> None:
-    """Check your own lab before handing it in: what passes, what to fix first, and how.
-
-    Exit code 0 only when every check passes.
-
-    \b
-    Examples:
-      grade check transfer.py
-      grade check Lab6.ipynb --json -
-    """
-    from grader.grading import grade_submission
-    from grader.report_json import results_document, write_json
-    from grader.report_terminal import GradeReport
-    from grader.results import CheckStatus, Submission
-    from grader.checks import REGISTRY
-
-    loaded = _load(rubric_path)
-    settings = _settings(loaded.budget, timeout, data, weights, isolation)
-    console = _console(json_out == "-")
-    with console.status(f"running {file.name} offline (about half a minute)..."):
-        grade = grade_submission(Submission(file.stem, file, file.parent), loaded, settings)
-    if json_out:
-        write_json(results_document(loaded, [grade], grade.environment.get("isolation", "")), json_out)
-    if json_out != "-":
-        hidden = frozenset(spec.id for spec in loaded.checks if spec.hidden)
-        advisory = frozenset(i for i, d in REGISTRY.items() if d.advisory)
-        console.print(GradeReport(grade, hidden, advisory))
-    scored = [c for c in grade.checks if c.max_points > 0]
-    sys.exit(EXIT_OK if all(c.status is CheckStatus.PASS for c in scored) else EXIT_UNGRADED)
-
-
-@main.command("class")
-@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@_run_options
-def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weights: Path | None,
-                timeout: float | None, isolation: str, json_out: str | None) -> None:
-    """Grade every submission in FOLDER (also: `grade FOLDER`).
-
-    \b
-    Examples:
-      grade submissions/
-      grade submissions/ --json results.json
-    """
-    from grader.discover import discover
-    from grader.grading import grade_submission
-    from grader.report_json import results_document, write_json
-    from grader.report_terminal import ClassSummary
-    from grader.results import GradeStatus
-
-    loaded = _load(rubric_path)
-    settings = _settings(loaded.budget, timeout, data, weights, isolation)
-    found = discover(folder)
-    console = _console(json_out == "-")
-    for path, why in found.unrecognised:
-        console.print(f"[yellow]not graded:[/] {path.name}: {why}")
-    grades = []
-    for number, submission in enumerate(found.submissions, start=1):
-        with console.status(f"[{number}/{len(found.submissions)}] {submission.id}"):
-            grades.append(grade_submission(submission, loaded, settings))
-    if json_out:
-        isolation_used = grades[0].environment.get("isolation", "") if grades else ""
-        write_json(results_document(loaded, grades, isolation_used), json_out)
-    if json_out != "-":
-        console.print(ClassSummary(grades, loaded.max_score))
-    sys.exit(EXIT_OK if all(g.status is GradeStatus.GRADED for g in grades) else EXIT_UNGRADED)
-
-
-def _console(to_stderr: bool):
-    from rich.console import Console
-
-    return Console(stderr=to_stderr, highlight=False)
-
-
 @main.group()
 def rubric() -> None:
     """Work with rubric files."""
@@ -198,11 +262,7 @@ def rubric_validate(path: Path) -> None:
     """
     from grader.rubric import load_rubric
 
-    try:
-        loaded = load_rubric(path)
-    except RubricError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(EXIT_USAGE)
+    loaded = load_rubric(path)
     code_points = sum(spec.points for spec in loaded.checks)
     click.echo(f"{path}: valid. {loaded.name}: {len(loaded.checks)} checks ({code_points:g} points), "
                f"{len(loaded.questions)} questions ({loaded.max_score - code_points:g} points), "
@@ -212,7 +272,15 @@ def rubric_validate(path: Path) -> None:
 def run() -> None:
     """Entry point (the ``grade`` script): library errors become one line and exit code 2."""
     try:
-        main(standalone_mode=True)
+        main(standalone_mode=False)
+    except click.exceptions.Exit as stop:
+        sys.exit(stop.exit_code)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(EXIT_USAGE)
+    except click.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
     except GraderError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_USAGE)

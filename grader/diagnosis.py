@@ -72,6 +72,10 @@ def training_causes(evidence: Evidence, phase: Phase) -> list[Cause]:
         causes.append(Cause("random_base", "the base has random weights (weights=None): a randomly initialised "
                             "MobileNetV2 passes no signal, its activations vanish within a few blocks",
                             "Build the base with weights='imagenet'."))
+    if application.get("effective", {}).get("include_top") is True:
+        causes.append(Cause("include_top", "the base keeps its ImageNet classifier (include_top=True): the head "
+                            "sees 1000 class probabilities of ImageNet's classes instead of image features",
+                            "Build the base with include_top=False and pool its feature maps."))
     statistics = _first(phase.end.get("input_statistics") if phase.end else None)
     cause = input_range_cause(statistics, evidence)
     if cause is not None:

@@ -13,6 +13,7 @@ from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.table import Table
 from rich.text import Text
 
+from grader.answers.similarity import SimilarPair
 from grader.results import CheckResult, CheckStatus, Grade, GradeStatus
 
 _STYLE = {CheckStatus.PASS: "green", CheckStatus.FAIL: "red", CheckStatus.ERROR: "yellow", CheckStatus.SKIP: "dim"}
@@ -69,6 +70,7 @@ class ClassSummary:
 
     grades: Sequence[Grade]
     max_score: float
+    similar: Sequence[SimilarPair] = ()
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         table = Table(title="Class results", title_justify="left")
@@ -88,6 +90,12 @@ class ClassSummary:
         if mistakes:
             common = ", ".join(f"{check} ({count})" for check, count in mistakes.most_common(5))
             yield Text(f"Most common mistakes: {common}")
+        for pair in self.similar:
+            yield Text(f"Near-identical answers to {pair.item}: {pair.first} and {pair.second} "
+                       f"({pair.similarity:.0%} alike)", style="yellow")
+        review = sum(a.needs_review for g in self.grades for a in g.answers)
+        if review:
+            yield Text(f"{review} written answer(s) flagged for a person to read (see feedback/).")
         graded = [g for g in self.grades if g.status is GradeStatus.GRADED]
         mean = sum(g.score for g in self.grades) / len(self.grades) if self.grades else 0.0
         yield Text(f"{len(self.grades)} submissions, {len(graded)} ran to completion; mean score "

@@ -165,3 +165,14 @@ class Grade:
             "checks": [check.to_dict() for check in self.checks],
             "answers": [answer.to_dict() for answer in self.answers],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], environment: dict[str, Any] | None = None) -> Grade:
+        """Rebuild a grade saved with ``to_dict`` (results of an earlier, interrupted run)."""
+        checks = tuple(CheckResult(c["id"], CheckStatus(c["status"]), c["points"], c["max_points"], c["message"],
+                                   c.get("hint", ""), c.get("evidence", {})) for c in data.get("checks", []))
+        answers = tuple(AnswerScore(a["id"], a["points"], a["max_points"], a["status"], tuple(a.get("found", [])),
+                                    tuple(a.get("missing", [])), a.get("confidence", 0.0), a.get("needs_review", False),
+                                    a.get("reason", "")) for a in data.get("answers", []))
+        return cls(data["id"], GradeStatus(data["status"]), data.get("reason", ""), data["score"], data["max_score"],
+                   checks, answers, environment or {})

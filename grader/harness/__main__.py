@@ -13,6 +13,7 @@ import traceback
 from pathlib import Path
 from types import TracebackType
 
+from grader.harness import training
 from grader.harness.config import HarnessConfig
 from grader.harness.trace import Trace
 
@@ -28,11 +29,11 @@ def _student_frame(tb: TracebackType | None, workdir: str) -> dict[str, object]:
     return found
 
 
-def install(config: HarnessConfig, trace: Trace) -> None:
-    """Install every patch, before the student's first line runs."""
+def install(config: HarnessConfig, trace: Trace) -> training.Recorder:
+    """Install every patch, before the student's first line runs; return the training recorder."""
     import keras
 
-    from grader.harness import applications, compat, data, training
+    from grader.harness import applications, compat, data
 
     keras.utils.set_random_seed(config.seed)
     compat.install(trace, Path(config.workdir))
@@ -40,7 +41,7 @@ def install(config: HarnessConfig, trace: Trace) -> None:
     keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
     data.install(data.DatasetRedirect(Path(config.data_root), config.data_kind, Path(config.data_zip),
                                       keras_home, trace))
-    training.install(training.Recorder(trace, config))
+    return training.install(training.Recorder(trace, config))
 
 
 def run(config: HarnessConfig, trace: Trace) -> int:
@@ -69,12 +70,10 @@ def main() -> int:
     import keras
     import tensorflow as tf
 
-    install(config, trace)
+    recorder = install(config, trace)
     trace.emit("versions", tensorflow=tf.__version__, keras=keras.__version__)
     code = run(config, trace)
-    from grader.harness.training import RECORDER_STATE
-
-    trace.emit("end", code=code, fits=RECORDER_STATE.get("fits", 0))
+    trace.emit("end", code=code, fits=recorder.fits)
     sys.stdout.flush()
     return code
 

@@ -21,8 +21,6 @@ from grader.harness.snapshot import describe_loss, describe_metrics, describe_mo
 from grader.harness.trace import Trace
 
 _STATISTICS = {"moving_mean", "moving_variance"}
-# Counters the harness reads at the end of the run (how many times fit was called).
-RECORDER_STATE: dict[str, int] = {}
 
 
 class Recorder:
@@ -133,8 +131,9 @@ def _probe_summaries(model: Any) -> dict[str, Any]:
     return summaries
 
 
-def install(recorder: Recorder) -> None:
-    """Wrap ``keras.Model``'s compile, fit, evaluate and predict (and Keras 2's *_generator)."""
+def install(recorder: Recorder) -> Recorder:
+    """Wrap ``keras.Model``'s compile, fit, evaluate and predict (and Keras 2's *_generator);
+    return the recorder, which counts the fits."""
     import keras
 
     model_class = keras.Model
@@ -146,6 +145,7 @@ def install(recorder: Recorder) -> None:
     for legacy, modern in (("fit_generator", "fit"), ("evaluate_generator", "evaluate"),
                            ("predict_generator", "predict")):
         setattr(model_class, legacy, _legacy_alias(legacy, modern, recorder))
+    return recorder
 
 
 def _legacy_alias(legacy: str, modern: str, recorder: Recorder) -> Any:
@@ -189,7 +189,7 @@ def _fit(original: Any, recorder: Recorder) -> Any:
                      ("epochs", "initial_epoch", "steps_per_epoch", "validation_steps", "batch_size")}
         _apply_budget(arguments, recorder.config, first=recorder.fits == 0)
         recorder.fits += 1
-        phase = RECORDER_STATE["fits"] = recorder.fits
+        phase = recorder.fits
         recorder.trace.emit("fit_start", phase=phase, model_id=id(self), requested=requested,
                             budget={key: _plain(arguments.get(key)) for key in requested},
                             model=describe_model(self, applications.BASES),

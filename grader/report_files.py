@@ -1,0 +1,199 @@
+"""Files for instructors: gradebook CSV, per-student feedback (Markdown and HTML), a class report
+(HTML, self-contained), and Gradescope results. Every writer reads ``Grade`` objects only."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from grader.answers.similarity import SimilarPair
+from grader.results import CheckStatus, Grade
+from grader.rubric import Rubric
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, staging = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+        stream.write(text)
+    os.replace(staging, path)
+
+
+def gradebook_rows(rubric: Rubric, grades: Sequence[Grade]) -> tuple[list[str], list[list[Any]]]:
+    """Header and one row per student: id, score, max, status, points of each check and question."""
+    header = ["id", "score", "max_score", "status"] + [s.id for s in rubric.checks] + [q.id for q in rubric.questions]
+    rows = []
+    for grade in grades:
+        points = {c.id: c.points for c in grade.checks} | {a.id: a.points for a in grade.answers}
+        rows.append([grade.id, grade.score, grade.max_score, grade.status.value]
+                    + [points.get(column, "") for column in header[4:]])
+    return header, rows
+
+
+def write_csv(path: Path, rubric: Rubric, grades: Sequence[Grade]) -> None:
+    header, rows = gradebook_rows(rubric, grades)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    _atomic_write(path, buffer.getvalue())
+
+
+def feedback_markdown(grade: Grade, rubric: Rubric) -> str:
+    """A student's feedback: score, each check with message, hint and lines, each answer with evidence."""
+    hidden = {spec.id for spec in rubric.checks if spec.hidden}
+    lines = [f"# Feedback for {grade.id}", "", f"**Score: {grade.score:g} / {grade.max_score:g}** ({grade.status.value}: "
+             f"{grade.reason})", "", "## Code", ""]
+    for check in grade.checks:
+        if check.id in hidden:
+            continue
+        mark = {"pass": "✅", "fail": "❌", "error": "❓", "skip": "⏭"}[check.status.value]
+        where = check.evidence.get("location")
+        lines.append(f"- {mark} **{check.id}** ({check.points:g}/{check.max_points:g}): {check.message}"
+                     + (f" — {where}" if where and where != "None" else ""))
+        if check.hint and check.status is not CheckStatus.PASS:
+            lines.append(f"  - How to fix: {check.hint}")
+    lines += ["", "## Written answers", ""]
+    titles = {q.id: q.title for q in rubric.questions}
+    for answer in grade.answers:
+        lines.append(f"- **{answer.id}. {titles.get(answer.id, '')}** ({answer.points:g}/{answer.max_points:g})"
+                     + (f": {answer.reason}" if answer.reason else ""))
+        for found in answer.found:
+            lines.append(f"  - found *{found['concept']}*: \"{found['sentence'][:200]}\"")
+        if answer.missing:
+            lines.append(f"  - missing: {', '.join(answer.missing)}")
+    notes = grade.environment.get("accommodations") or []
+    if notes:
+        lines += ["", "## How your code was run", ""] + [f"- {note}" for note in notes]
+    return "\n".join(lines) + "\n"
+
+
+_STYLE = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}"
+          "table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem .5rem;"
+          "text-align:left}th{cursor:pointer;background:#f4f4f4}.pass{color:#176c2e}.fail{color:#b3261e}"
+          ".error{color:#8a6d00}.skip{color:#777}code{background:#f4f4f4;padding:0 .2rem}")
+
+
+def _page(title: str, body: str, script: str = "") -> str:
+    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title>"
+            f"<style>{_STYLE}</style></head><body>{body}{script}</body></html>\n")
+
+
+def feedback_html(grade: Grade, rubric: Rubric) -> str:
+    """The same feedback as a self-contained HTML page."""
+    hidden = {spec.id for spec in rubric.checks if spec.hidden}
+    rows = "".join(
+        f"<tr><td class={c.status.value}>{c.status.value}</td><td><code>{html.escape(c.id)}</code></td>"
+        f"<td>{c.points:g}/{c.max_points:g}</td><td>{html.escape(c.message)}"
+        + (f"<br><em>{html.escape(c.hint)}</em>" if c.hint and c.status is not CheckStatus.PASS else "")
+        + (f"<br><small>{html.escape(str(c.evidence['location']))}</small>" if c.evidence.get("location") not in (None, "None") else "")
+        + "</td></tr>" for c in grade.checks if c.id not in hidden)
+    answers = "".join(
+        f"<tr><td>{html.escape(a.id)}</td><td>{a.points:g}/{a.max_points:g}</td><td>{html.escape(a.reason)}"
+        + "".join(f"<br>✓ {html.escape(f['concept'])}: “{html.escape(f['sentence'][:200])}”" for f in a.found)
+        + (f"<br>missing: {html.escape(', '.join(a.missing))}" if a.missing else "") + "</td></tr>"
+        for a in grade.answers)
+    body = (f"<h1>Feedback for {html.escape(grade.id)}</h1><p><strong>Score {grade.score:g} / {grade.max_score:g}"
+            f"</strong> ({html.escape(grade.status.value)}: {html.escape(grade.reason)})</p>"
+            f"<h2>Code</h2><table>{rows}</table><h2>Written answers</h2><table>{answers}</table>")
+    return _page(f"Feedback: {grade.id}", body)
+
+
+def _figure_png(draw: Any) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7, 3.2))
+    draw(axis)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90)
+    plt.close(figure)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+_SORT_SCRIPT = """<script>
+document.querySelectorAll('th').forEach((th, column) => th.addEventListener('click', () => {
+  const body = th.closest('table').tBodies[0];
+  const rows = Array.from(body.rows);
+  const number = (row) => parseFloat(row.cells[column].dataset.sort ?? row.cells[column].textContent);
+  const numeric = rows.every((row) => !isNaN(number(row)));
+  const ascending = th.dataset.ascending !== 'true';
+  th.dataset.ascending = ascending;
+  rows.sort((a, b) => (numeric ? number(a) - number(b)
+      : a.cells[column].textContent.localeCompare(b.cells[column].textContent)) * (ascending ? 1 : -1));
+  rows.forEach((row) => body.appendChild(row));
+}));
+</script>"""
+
+
+def class_report_html(rubric: Rubric, grades: Sequence[Grade], pairs: Sequence[SimilarPair]) -> str:
+    """The class at a glance: score histogram, pass rate per check, sortable table, links to feedback."""
+    scores = [grade.score for grade in grades]
+    histogram = _figure_png(lambda axis: (axis.hist(scores, bins=10, range=(0, rubric.max_score), color="#4a78b5"),
+                                          axis.set_xlabel("score"), axis.set_ylabel("students")))
+    rates = {spec.id: sum(c.status is CheckStatus.PASS for g in grades for c in g.checks if c.id == spec.id)
+             / max(len(grades), 1) for spec in rubric.checks}
+    pass_rates = _figure_png(lambda axis: (axis.barh(list(rates), list(rates.values()), color="#5a9b5a"),
+                                           axis.set_xlim(0, 1), axis.set_xlabel("pass rate"),
+                                           axis.tick_params(axis="y", labelsize=6)))
+    rows = "".join(
+        f"<tr><td><a href='feedback/{html.escape(g.id)}.html'>{html.escape(g.id)}</a></td><td data-sort={g.score}>"
+        f"{g.score:g}</td><td>{html.escape(g.status.value)}</td><td>"
+        + html.escape(", ".join(c.id for c in g.checks if c.status is CheckStatus.FAIL and c.max_points)) + "</td></tr>"
+        for g in grades)
+    similar = "".join(f"<li>{html.escape(p.first)} and {html.escape(p.second)}, {p.item}: {p.similarity:.0%} alike</li>"
+                      for p in pairs)
+    body = (f"<h1>{html.escape(rubric.name)}</h1><p>{len(grades)} submissions, max score {rubric.max_score:g}</p>"
+            f"<h2>Scores</h2><img alt='score histogram' src='{histogram}'>"
+            f"<h2>Pass rate per check</h2><img alt='pass rates' src='{pass_rates}'>"
+            "<h2>Students</h2><table><thead><tr><th>student</th><th>score</th><th>status</th><th>failed checks</th>"
+            f"</tr></thead><tbody>{rows}</tbody></table>"
+            + (f"<h2>Near-identical written answers</h2><ul>{similar}</ul>" if similar else ""))
+    return _page(f"Class report: {rubric.name}", body, _SORT_SCRIPT)
+
+
+def gradescope_result(grade: Grade, rubric: Rubric, execution_time: float = 0.0) -> dict[str, Any]:
+    """One submission in Gradescope's autograder ``results.json`` format."""
+    hidden = {spec.id for spec in rubric.checks if spec.hidden}
+    tests = [{"name": check.id, "number": str(number), "score": check.points, "max_score": check.max_points,
+              "status": "passed" if check.status is CheckStatus.PASS else "failed",
+              "output": check.message + (f"\n{check.hint}" if check.hint else ""),
+              "visibility": "after_published" if check.id in hidden else "visible"}
+             for number, check in enumerate(grade.checks, start=1)]
+    tests += [{"name": f"{answer.id} (written)", "number": str(len(tests) + number), "score": answer.points,
+               "max_score": answer.max_points, "status": "passed" if answer.points >= answer.max_points else "failed",
+               "output": answer.reason or "", "visibility": "visible"}
+              for number, answer in enumerate(grade.answers, start=1)]
+    return {"score": grade.score, "execution_time": execution_time,
+            "output": f"{grade.status.value}: {grade.reason}", "tests": tests}
+
+
+def write_all(out: Path, rubric: Rubric, grades: Sequence[Grade], document: dict[str, Any],
+              pairs: Sequence[SimilarPair], gradescope: bool = False) -> list[Path]:
+    """Write every file into ``out``; return their paths."""
+    written = [out / "results.json", out / "grades.csv", out / "report.html"]
+    _atomic_write(out / "results.json", json.dumps({**document, "similar_answers": [p.to_dict() for p in pairs]},
+                                                   indent=2) + "\n")
+    write_csv(out / "grades.csv", rubric, grades)
+    for grade in grades:
+        for suffix, render in ((".md", feedback_markdown), (".html", feedback_html)):
+            path = out / "feedback" / f"{grade.id}{suffix}"
+            _atomic_write(path, render(grade, rubric))
+            written.append(path)
+        if gradescope:
+            path = out / "gradescope" / grade.id / "results.json"
+            _atomic_write(path, json.dumps(gradescope_result(grade, rubric), indent=2) + "\n")
+            written.append(path)
+    _atomic_write(out / "report.html", class_report_html(rubric, grades, pairs))
+    return written

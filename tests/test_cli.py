@@ -1,0 +1,166 @@
+"""The `grade` command: discovery of class layouts, resumable batches, files and exit codes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grader.discover import discover
+from grader.report_files import gradebook_rows, gradescope_result, write_csv
+from grader.report_terminal import ClassSummary, GradeReport
+from grader.results import AnswerScore, CheckResult, CheckStatus, Grade, GradeStatus
+
+from conftest import REPOSITORY
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def _touch(path: Path, text: str = "print(1)\n") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_folder_per_student(tmp_path: Path) -> None:
+    _touch(tmp_path / "alice" / "transfer.py")
+    _touch(tmp_path / "alice" / "helpers.py")
+    _touch(tmp_path / "alice" / "answers.md", "Answer 1: x")
+    _touch(tmp_path / "bob" / "Lab6.ipynb", "{}")
+    _touch(tmp_path / "carol" / "notes.txt", "no code")
+    found = discover(tmp_path)
+    by_id = {s.id: s for s in found.submissions}
+    assert by_id["alice"].code.name == "transfer.py" and by_id["alice"].answers.name == "answers.md"
+    assert [p.name for p in by_id["alice"].extra_files] == ["helpers.py"]
+    assert by_id["bob"].code.name == "Lab6.ipynb"
+    assert [(p.name, why) for p, why in found.unrecognised] == [("carol", "no .py or .ipynb file inside")]
+
+
+def test_flat_files_per_student(tmp_path: Path) -> None:
+    _touch(tmp_path / "alice.py")
+    _touch(tmp_path / "alice_answers.docx", "x")
+    _touch(tmp_path / "bob.ipynb", "{}")
+    _touch(tmp_path / "stray.md", "x")
+    found = discover(tmp_path)
+    assert {(s.id, s.answers.name if s.answers else None) for s in found.submissions} == {
+        ("alice", "alice_answers.docx"), ("bob", None)}
+    assert [p.name for p, _ in found.unrecognised] == ["stray.md"]
+
+
+def test_canvas_bulk_download_is_grouped_by_student(tmp_path: Path) -> None:
+    _touch(tmp_path / "smithjane_12345_678901_transfer.py")
+    _touch(tmp_path / "smithjane_12345_678902_answers.docx", "x")
+    _touch(tmp_path / "doejohn_late_23456_678903_Lab6-1.ipynb", "{}")
+    _touch(tmp_path / "doejohn_late_23456_678904_screenshot.png", "x")
+    found = discover(tmp_path)
+    by_id = {s.id: s for s in found.submissions}
+    assert set(by_id) == {"smithjane_12345", "doejohn_23456"}
+    assert by_id["smithjane_12345"].answers.name.endswith("answers.docx")
+    assert by_id["doejohn_23456"].code.name.endswith("Lab6-1.ipynb")
+    assert [p.name for p, _ in found.unrecognised] == ["doejohn_late_23456_678904_screenshot.png"]
+
+
+def _sample_grades() -> list[Grade]:
+    checks = (CheckResult("base.frozen", CheckStatus.PASS, 4.0, 4.0, "frozen in phase 1"),
+              CheckResult("input.range", CheckStatus.FAIL, 0.0, 4.0, "images are scaled twice",
+                          "Scale once.", {"location": "transfer.py, line 12"}),
+              CheckResult("finetune.bn_inference", CheckStatus.FAIL, 0.0, 0.0, "BatchNorm updated", "Freeze BN."))
+    answers = (AnswerScore("q1", 7.0, 10.0, "answered", ({"concept": "features", "sentence": "It learned edges."},),
+                           ("less data",), 0.8, False, ""),)
+    return [Grade("alice", GradeStatus.GRADED, "ran to its end", 11.0, 18.0, checks, answers),
+            Grade("bob", GradeStatus.ERROR, "NameError at transfer.py, line 3: x", 4.0, 18.0, checks[:1], ())]
+
+
+def _render(renderable) -> str:  # noqa: ANN001
+    from rich.console import Console
+
+    console = Console(width=100, no_color=True, color_system=None, record=True, file=open(os.devnull, "w"))
+    console.print(renderable)
+    return console.export_text()
+
+
+@pytest.mark.parametrize(("name", "renderable"), [
+    ("class_summary", ClassSummary(_sample_grades(), 18.0)),
+    ("grade_report", GradeReport(_sample_grades()[0], frozenset(), frozenset({"finetune.bn_inference"})))])
+def test_terminal_output_matches_golden(name: str, renderable, update_goldens: bool) -> None:  # noqa: ANN001
+    text = _render(renderable)
+    golden = GOLDEN / f"{name}.txt"
+    if update_goldens or not golden.exists():
+        golden.write_text(text)
+    assert text == golden.read_text()
+
+
+def test_csv_round_trips(tmp_path: Path, rubric) -> None:  # noqa: ANN001
+    grades = _sample_grades()
+    write_csv(tmp_path / "grades.csv", rubric, grades)
+    with open(tmp_path / "grades.csv", newline="") as handle:
+        rows = list(csv.reader(handle))
+    header, expected = gradebook_rows(rubric, grades)
+    assert rows[0] == header
+    assert rows[1:] == [[str(value) for value in row] for row in expected]
+
+
+def test_gradescope_result_has_its_field_names(rubric) -> None:  # noqa: ANN001
+    result = gradescope_result(_sample_grades()[0], rubric, 12.5)
+    assert set(result) == {"score", "execution_time", "output", "tests"}
+    for test in result["tests"]:
+        assert set(test) == {"name", "number", "score", "max_score", "status", "output", "visibility"}
+        assert test["status"] in ("passed", "failed") and test["visibility"] in ("visible", "after_published")
+
+
+def test_grade_from_dict_round_trips() -> None:
+    for grade in _sample_grades():
+        assert Grade.from_dict(grade.to_dict()).to_dict() == grade.to_dict()
+
+
+def _grade_command(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "grader", *args], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, "NO_COLOR": "1"})
+
+
+def test_check_exit_codes(tmp_path: Path) -> None:
+    broken = _touch(tmp_path / "transfer.py", "def broken(:\n")
+    result = _grade_command("check", str(broken))
+    assert result.returncode == 1
+    assert "SyntaxError" in result.stdout
+    assert _grade_command("check", str(tmp_path / "absent.py")).returncode == 2
+    assert _grade_command("check", str(broken), "--rubric", str(_touch(tmp_path / "bad.toml", "[rubric"))).returncode == 2
+
+
+def test_check_passes_the_reference_lab() -> None:
+    result = _grade_command("check", str(REPOSITORY / "reference" / "transfer.py"), "--json", "-")
+    assert result.returncode == 0, result.stdout[-2000:]
+    document = json.loads(result.stdout)
+    assert document["submissions"][0]["checks"] and document["environment"]["data"] == "synthetic"
+
+
+def test_batch_killed_midway_resumes_without_losing_or_repeating(tmp_path: Path) -> None:
+    for name in ("a", "b", "c"):
+        _touch(tmp_path / "class" / name / "transfer.py", "import time\ntime.sleep(4)\n")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "grader", "class", str(tmp_path / "class"), "--out", str(out), "--jobs", "1", "-q"]
+    first = subprocess.Popen(command, start_new_session=True)
+    saved = out / "submissions"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(saved.glob("*.json"))) < 1:
+        time.sleep(0.2)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    done_before = {p.name: p.stat().st_mtime_ns for p in saved.glob("*.json")}
+    assert 1 <= len(done_before) < 3
+    again = subprocess.run(command, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert sorted(p.name for p in saved.glob("*.json")) == ["a.json", "b.json", "c.json"]
+    for name, mtime in done_before.items():
+        assert (saved / name).stat().st_mtime_ns == mtime  # not graded twice
+    results = json.loads((out / "results.json").read_text())
+    assert [s["id"] for s in results["submissions"]] == ["a", "b", "c"]
+    for name in ("grades.csv", "report.html", "feedback/a.md", "feedback/a.html"):
+        assert (out / name).is_file()
