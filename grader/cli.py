@@ -75,6 +75,7 @@ _RUN_OPTIONS = [
                  help="bwrap: bubblewrap sandbox (Linux); process: resource limits only."),
     click.option("--json", "json_out", help="Write the results JSON to this file ('-' for standard output)."),
     click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors (exit code tells the outcome)."),
+    click.option("-v", "--verbose", is_flag=True, help="Also show passed checks' messages and each run's details."),
 ]
 
 
@@ -87,7 +88,10 @@ def _run_options(function):  # noqa: ANN001, ANN202
 def _settings(rubric_budget, timeout: float | None, data: Path | None, weights: Path | None,  # noqa: ANN001
               isolation: str):  # noqa: ANN202
     from grader.runner import RunSettings
+    from grader.sandbox import available_isolation
 
+    if isolation == "bwrap":
+        available_isolation("bwrap")  # fail now, with a message, rather than once per submission
     budget = replace(rubric_budget, timeout_seconds=timeout) if timeout else rubric_budget
     return RunSettings(budget=budget, data=data, weights_file=weights,
                        isolation=None if isolation == "auto" else isolation)
@@ -105,7 +109,7 @@ def _console(to_stderr: bool = False, quiet: bool = False):  # noqa: ANN202
               help="Your answers document (.md, .txt, .docx, .pdf); a notebook's Markdown cells are read anyway.")
 @_run_options
 def check(file: Path, answers: Path | None, rubric_path: Path | None, data: Path | None, weights: Path | None,
-          timeout: float | None, isolation: str, json_out: str | None, quiet: bool) -> None:
+          timeout: float | None, isolation: str, json_out: str | None, quiet: bool, verbose: bool) -> None:
     """Check your own lab before handing it in: what passes, what to fix first, and how.
 
     Runs FILE (a .py script or a .ipynb notebook) offline, as the grader will. Checks the rubric
@@ -116,7 +120,6 @@ def check(file: Path, answers: Path | None, rubric_path: Path | None, data: Path
       grade check transfer.py --answers answers.md
       grade check Lab6.ipynb --json -
     """
-    from grader.checks import REGISTRY
     from grader.grading import grade_submission
     from grader.report_json import results_document, write_json
     from grader.report_terminal import GradeReport
@@ -131,8 +134,7 @@ def check(file: Path, answers: Path | None, rubric_path: Path | None, data: Path
     if json_out:
         write_json(results_document(rubric, [grade], grade.environment.get("isolation", "")), json_out)
     hidden = frozenset(spec.id for spec in rubric.checks if spec.hidden)
-    advisory = frozenset(check_id for check_id, definition in REGISTRY.items() if definition.advisory)
-    console.print(GradeReport(grade, hidden, advisory))
+    console.print(GradeReport(grade, hidden, _advisory(), verbose))
     scored = [c for c in grade.checks if c.max_points > 0]
     sys.exit(EXIT_OK if all(c.status is CheckStatus.PASS for c in scored) else EXIT_UNGRADED)
 
@@ -147,7 +149,7 @@ def check(file: Path, answers: Path | None, rubric_path: Path | None, data: Path
 @click.option("--student", help="Show this student's full report instead of the class table.")
 @click.option("--gradescope", is_flag=True, help="Also write a Gradescope results.json per submission.")
 def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weights: Path | None,
-                timeout: float | None, isolation: str, json_out: str | None, quiet: bool, out: Path,
+                timeout: float | None, isolation: str, json_out: str | None, quiet: bool, verbose: bool, out: Path,
                 jobs: int | None, force: bool, student: str | None, gradescope: bool) -> None:
     """Grade every submission in FOLDER (also: `grade FOLDER`).
 
@@ -164,7 +166,6 @@ def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weigh
     from grader.answers.sheet import read_items
     from grader.answers.similarity import similar_pairs
     from grader.batch import default_jobs, grade_batch
-    from grader.checks import REGISTRY
     from grader.discover import discover
     from grader.report_files import write_all
     from grader.report_json import results_document, write_json
@@ -192,12 +193,20 @@ def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weigh
         chosen = [g for g in grades if g.id == student]
         if not chosen:
             raise click.UsageError(f"no student {student!r}; students: {', '.join(g.id for g in grades)}")
-        advisory = frozenset(i for i, d in REGISTRY.items() if d.advisory)
-        console.print(GradeReport(chosen[0], frozenset(), advisory))
+        console.print(GradeReport(chosen[0], frozenset(), _advisory(), verbose=True))
     else:
+        if verbose:
+            for grade in grades:
+                console.print(GradeReport(grade, frozenset(), _advisory(), verbose=True), "")
         console.print(ClassSummary(grades, rubric.max_score, pairs))
         console.print(f"Wrote {out}/results.json, grades.csv, report.html and feedback/ for {len(grades)} students.")
     sys.exit(EXIT_OK if all(g.status is GradeStatus.GRADED for g in grades) else EXIT_UNGRADED)
+
+
+def _advisory() -> frozenset[str]:
+    from grader.checks import REGISTRY
+
+    return frozenset(check_id for check_id, definition in REGISTRY.items() if definition.advisory)
 
 
 def _run_batch(submissions, rubric, settings, out: Path, jobs: int, force: bool, console):  # noqa: ANN001, ANN202

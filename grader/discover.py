@@ -97,7 +97,7 @@ def _group_submission(student: str, group: list[Path], root: Path,
         unrecognised.append((group[0], f"{student} handed in no .py or .ipynb file"))
     main = _main_code(code) if code else None
     return Submission(student, main, root, answers[0] if answers else None,
-                      tuple(p for p in code if p != main))
+                      tuple(p for p in code if p != main), own_folder=False)
 
 
 def _flat_submissions(files: list[Path], root: Path) -> tuple[list[Submission], list[tuple[Path, str]]]:
@@ -109,7 +109,7 @@ def _flat_submissions(files: list[Path], root: Path) -> tuple[list[Submission], 
         answers = next((d for d in documents if d not in claimed and d.stem.lower().startswith(path.stem.lower())), None)
         if answers is not None:
             claimed.add(answers)
-        submissions.append(Submission(path.stem, path, root, answers))
+        submissions.append(Submission(path.stem, path, root, answers, own_folder=False))
     unrecognised = [(f, "answers document with no code file of the same name") for f in documents if f not in claimed]
     unrecognised += [(f, "not a code file or an answers document") for f in files
                      if f not in code and f not in documents and f.name.lower() not in _IGNORED]

@@ -42,7 +42,8 @@ def collect_evidence(submission: Submission, settings: RunSettings, keep: Path |
     if submission.code is None:
         run = RunResult(RunStatus.ERROR, "no code file (.py or .ipynb) found in the submission", None, 0.0, "", "", ())
         return Evidence(run, StaticEvidence((), parsed=False), None, "")
-    run = run_submission(submission.code, settings, keep)
+    files = None if submission.own_folder else (submission.code, *submission.extra_files)
+    run = run_submission(submission.code, settings, keep, files)
     program, static = _static(submission.code)
     return Evidence(run, static, program, submission.code.name)
 

@@ -32,6 +32,7 @@ class GradeReport:
     grade: Grade
     hidden: frozenset[str] = frozenset()
     advisory: frozenset[str] = frozenset()
+    verbose: bool = False  # also each passed check's message
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         grade = self.grade
@@ -52,8 +53,13 @@ class GradeReport:
             if check.hint:
                 yield Text(f"      → {check.hint}", style="italic")
         passed = [c for c in shown if c.status is CheckStatus.PASS and c.id not in self.advisory]
-        if passed:
+        if passed and self.verbose:
+            yield Text(f"\nPassed ({len(passed)}):", style="green")
+            for check in passed:
+                yield Text(f"  ✓ {check.id}: {check.message}", style="green")
+        elif passed:
             yield Text(f"\nPassed ({len(passed)}): " + ", ".join(c.id for c in passed), style="green")
+        yield from self._answers()
         notes = grade.environment.get("accommodations") or []
         if notes:
             yield Text("\nRun here with:", style="dim")
@@ -62,6 +68,22 @@ class GradeReport:
         hidden = len([c for c in grade.checks if c.id in self.hidden])
         if hidden:
             yield Text(f"\n{hidden} further check(s) are hidden until grading.", style="dim")
+
+
+    def _answers(self) -> RenderResult:
+        if not self.grade.answers:
+            return
+        written = [a for a in self.grade.answers if a.max_points > 0]
+        if written:
+            total = sum(a.points for a in written)
+            yield Text(f"\nWritten answers: {total:g} / {sum(a.max_points for a in written):g}", style="bold")
+        for answer in written:
+            line = f"  {answer.id}: {answer.points:g}/{answer.max_points:g}"
+            if answer.missing:
+                line += f"; missing: {', '.join(answer.missing)}"
+            if answer.needs_review:
+                line += f" (a person will read it: {answer.reason})"
+            yield Text(line)
 
 
 @dataclass(frozen=True)

@@ -53,13 +53,18 @@ def _plain(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Submission:
-    """One student's work: an id, the code file, an optional answers document, the folder."""
+    """One student's work: an id, the code file, an optional answers document, the folder.
+
+    ``own_folder`` is False when the folder is shared with other students (flat files, an LMS
+    download): then only this student's files are copied for the run.
+    """
 
     id: str
     code: Path | None
     folder: Path
     answers: Path | None = None
     extra_files: tuple[Path, ...] = ()
+    own_folder: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return _plain(asdict(self))

@@ -50,9 +50,12 @@ class RunSettings:
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
-def run_submission(code: Path, settings: RunSettings, keep: Path | None = None) -> RunResult:
-    """Run ``code`` (a ``.py`` or ``.ipynb``; sibling files are copied beside it) in the sandbox.
+def run_submission(code: Path, settings: RunSettings, keep: Path | None = None,
+                   files: tuple[Path, ...] | None = None) -> RunResult:
+    """Run ``code`` (a ``.py`` or ``.ipynb``) in the sandbox, in a scratch copy of its folder.
 
+    ``files``: copy only these beside it (a flat or LMS layout, where the folder holds other
+    students' work); by default the code's folder is copied, less data sets and large files.
     ``keep``: a folder where the run's artifacts and logs are kept; without it they are removed.
     Never raises for a bad submission: the problem is in the result's status and reason.
     """
@@ -70,7 +73,7 @@ def run_submission(code: Path, settings: RunSettings, keep: Path | None = None) 
     isolation = available_isolation(settings.isolation)
     work = Path(tempfile.mkdtemp(prefix="grade-", dir=settings.work_root))
     try:
-        return _run_in(work, program, settings, isolation, keep)
+        return _run_in(work, program, settings, isolation, keep, files)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -86,9 +89,15 @@ def _dataset(settings: RunSettings) -> tuple[SyntheticDataset | Path, str, Path]
     return ensure_dataset(settings.cache), "synthetic", ensure_zip(settings.cache)
 
 
-def _run_in(work: Path, program: Program, settings: RunSettings, isolation: Isolation, keep: Path | None) -> RunResult:
+def _run_in(work: Path, program: Program, settings: RunSettings, isolation: Isolation, keep: Path | None,
+            files: tuple[Path, ...] | None) -> RunResult:
     scratch, control, logs = work / "scratch", work / "control", work / "logs"
-    shutil.copytree(program.origin.parent, scratch, symlinks=False, ignore=_ignore_large)
+    if files is None:
+        shutil.copytree(program.origin.parent, scratch, symlinks=False, ignore=_ignore_large)
+    else:
+        scratch.mkdir()
+        for path in files:
+            shutil.copy2(path, scratch / path.name)
     control.mkdir()
     script = scratch / (program.origin.name + (".py" if program.kind == "notebook" else ""))
     script.write_text(program.source, encoding="utf-8")
@@ -123,12 +132,18 @@ def _run_in(work: Path, program: Program, settings: RunSettings, isolation: Isol
     return replace(result, artifacts=_keep(scratch, logs, keep))
 
 
+_NOT_COPIED = {"grading-results", "__pycache__", ".git", ".venv", "venv", "env", "node_modules", ".ipynb_checkpoints",
+               "data", "dataset", "datasets", "cats_and_dogs_filtered", "PetImages", "training_set", "test_set"}
+_MAX_COPIED_FILE = 5 * 2**20
+
+
 def _ignore_large(folder: str, names: list[str]) -> list[str]:
-    """Leave out what a run never needs: big data files and earlier grading output."""
+    """Leave out what a run never needs: data sets (the harness serves its own), environments,
+    earlier grading output, and files over 5 MiB (a student's own folder may be their Downloads)."""
     skipped = []
     for name in names:
         path = Path(folder) / name
-        if name in {"grading-results", "__pycache__", ".git"} or (path.is_file() and path.stat().st_size > 50 * 2**20):
+        if name in _NOT_COPIED or (path.is_file() and path.stat().st_size > _MAX_COPIED_FILE):
             skipped.append(name)
     return skipped
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from grader.errors import SandboxError
+
 Isolation = Literal["bwrap", "process"]
 _NOBODY = 65534
 _SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib32", "/lib64", "/sbin", "/etc")
@@ -54,11 +56,17 @@ class ChildOutcome:
 
 
 def available_isolation(prefer: Isolation | None = None) -> Isolation:
-    """Return "bwrap" when bubblewrap is installed and works here, else "process"."""
+    """Return "bwrap" when bubblewrap is installed and works here, else "process".
+
+    Raises ``SandboxError`` when bwrap was asked for explicitly and cannot be used.
+    """
     if prefer == "process":
         return "process"
     if shutil.which("bwrap") and _bwrap_works():
         return "bwrap"
+    if prefer == "bwrap":
+        raise SandboxError("--isolation bwrap: bubblewrap is not installed or does not work here "
+                           "(on Debian/Ubuntu: sudo apt-get install -y bubblewrap)")
     return "process"
 
 

@@ -133,3 +133,15 @@ def test_runs_leave_no_scratch_folders(rubric, tmp_path: Path) -> None:  # noqa:
     run_submission(RUNS / "network.py", settings)
     assert list(tmp_path.iterdir()) == []
     assert shutil.which("python3")
+
+
+def test_flat_layout_runs_see_only_their_own_files(rubric, tmp_path: Path) -> None:  # noqa: ANN001
+    from grader.discover import discover
+
+    (tmp_path / "alice.py").write_text("import os\nprint('FILES', sorted(os.listdir('.')))\n")
+    (tmp_path / "bob.py").write_text("print('bob')\n")
+    alice = next(s for s in discover(tmp_path).submissions if s.id == "alice")
+    assert not alice.own_folder
+    result = run_submission(alice.code, RunSettings(budget=rubric.budget), files=(alice.code,))
+    listed = next(line for line in result.stdout_tail.splitlines() if line.startswith("FILES"))
+    assert "alice.py" in listed and "bob.py" not in listed
