@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
 from dataclasses import asdict
 from pathlib import Path
 
 import grader
+from grader.atomic import write_text
 from grader.grading import grade_submission
 from grader.results import Grade, Submission
 from grader.rubric import Rubric
@@ -67,13 +67,8 @@ def load_saved(out: Path, submission: Submission, expected: str) -> Grade | None
 
 def save(out: Path, submission: Submission, grade: Grade, print_: str) -> None:
     """Write one submission's grade atomically (a kill leaves the old file or the new, never half)."""
-    path = _result_path(out, submission)
-    path.parent.mkdir(parents=True, exist_ok=True)
     document = {"fingerprint": print_, "grade": grade.to_dict(), "environment": grade.environment}
-    handle, staging = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "w") as stream:
-        json.dump(document, stream)
-    os.replace(staging, path)
+    write_text(_result_path(out, submission), json.dumps(document))
 
 
 def grade_batch(submissions: Iterable[Submission], rubric: Rubric, settings: RunSettings, out: Path, *,

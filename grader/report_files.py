@@ -8,23 +8,14 @@ import csv
 import html
 import io
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from grader.answers.similarity import SimilarPair
+from grader.atomic import write_text
 from grader.results import CheckStatus, Grade
 from grader.rubric import Rubric
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, staging = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-        stream.write(text)
-    os.replace(staging, path)
 
 
 def gradebook_rows(rubric: Rubric, grades: Sequence[Grade]) -> tuple[list[str], list[list[Any]]]:
@@ -44,7 +35,7 @@ def write_csv(path: Path, rubric: Rubric, grades: Sequence[Grade]) -> None:
     writer = csv.writer(buffer)
     writer.writerow(header)
     writer.writerows(rows)
-    _atomic_write(path, buffer.getvalue())
+    write_text(path, buffer.getvalue())
 
 
 def feedback_markdown(grade: Grade, rubric: Rubric) -> str:
@@ -183,17 +174,17 @@ def write_all(out: Path, rubric: Rubric, grades: Sequence[Grade], document: dict
               pairs: Sequence[SimilarPair], gradescope: bool = False) -> list[Path]:
     """Write every file into ``out``; return their paths."""
     written = [out / "results.json", out / "grades.csv", out / "report.html"]
-    _atomic_write(out / "results.json", json.dumps({**document, "similar_answers": [p.to_dict() for p in pairs]},
+    write_text(out / "results.json", json.dumps({**document, "similar_answers": [p.to_dict() for p in pairs]},
                                                    indent=2) + "\n")
     write_csv(out / "grades.csv", rubric, grades)
     for grade in grades:
         for suffix, render in ((".md", feedback_markdown), (".html", feedback_html)):
             path = out / "feedback" / f"{grade.id}{suffix}"
-            _atomic_write(path, render(grade, rubric))
+            write_text(path, render(grade, rubric))
             written.append(path)
         if gradescope:
             path = out / "gradescope" / grade.id / "results.json"
-            _atomic_write(path, json.dumps(gradescope_result(grade, rubric), indent=2) + "\n")
+            write_text(path, json.dumps(gradescope_result(grade, rubric), indent=2) + "\n")
             written.append(path)
-    _atomic_write(out / "report.html", class_report_html(rubric, grades, pairs))
+    write_text(out / "report.html", class_report_html(rubric, grades, pairs))
     return written

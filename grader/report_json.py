@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from grader.atomic import write_text
 from grader.results import Grade
 from grader.rubric import Rubric
 
@@ -35,9 +34,4 @@ def write_json(document: dict[str, Any], destination: str) -> None:
     if destination == "-":
         print(text)
         return
-    path = Path(destination)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, staging = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "w") as out:
-        out.write(text + "\n")
-    os.replace(staging, path)
+    write_text(Path(destination), text + "\n")

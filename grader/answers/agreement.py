@@ -9,12 +9,11 @@ score in [0, 1].
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from grader.answers.text import NEGATIONS, content_stems, tokens
+from grader.answers.text import NEGATIONS, STOPWORDS, content_stems, stem, tokens
 
 FEATURES = ("key_recall", "reference_recall", "precision", "question_overlap", "negation_mismatch",
             "length_ratio", "bigram_recall")
@@ -42,15 +41,9 @@ def derive_rubric(question: str, reference: str) -> DerivedRubric:
 
 
 def _bigrams(text: str) -> list[tuple[str, str]]:
-    words = [word for word in (tokens(text)) if word not in NEGATIONS]
-    stemmed = [w for w in content_stems_in_order(words)]
+    """Consecutive content words (stop words and negations left out), stemmed."""
+    stemmed = [stem(word) for word in tokens(text) if word not in NEGATIONS and word not in STOPWORDS]
     return list(zip(stemmed, stemmed[1:]))
-
-
-def content_stems_in_order(words: Sequence[str]) -> list[str]:
-    from grader.answers.text import STOPWORDS, stem
-
-    return [stem(word) for word in words if word not in STOPWORDS]
 
 
 def _negated(text: str) -> bool:
