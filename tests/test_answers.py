@@ -12,7 +12,8 @@ from grader.answers.score import score_answer
 from grader.answers.text import find_phrase, stems
 from grader.rubric import Concept, load_rubric
 
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "lab" / "sample_answer_sheet.txt"
+# A copy of ../shared/lab/sample_answer_sheet.txt, so that the suite needs nothing outside the repository.
+SAMPLE = Path(__file__).parent / "fixtures" / "lab" / "sample_answer_sheet.txt"
 SHEET = "Answer 1: Transfer learning reuses a pretrained model.\nAnswer 2: Fine-tuning unfreezes top layers.\n"
 
 
