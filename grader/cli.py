@@ -1,7 +1,8 @@
 """The ``grade`` command. The only place that turns ``GraderError`` into messages and exit codes.
 
-Exit codes: 0 all graded, 1 some submission could not be graded (for ``check``: something to
-fix), 2 bad usage or rubric. Defaults for options may be set in ``[tool.grader]`` of a
+Exit codes: 0 all graded, 1 some submission could not be graded (the grader failed on it; for
+``check``: a code check to fix), 2 bad usage or rubric. A student's script that crashes or times
+out is still graded, from what it did before it stopped. Defaults for options may be set in ``[tool.grader]`` of a
 ``pyproject.toml`` in the current folder (keys are option names with ``_``: ``rubric``, ``out``,
 ``jobs``, ``timeout``, ``data``, ``weights``, ``isolation``).
 """
@@ -113,7 +114,7 @@ def check(file: Path, answers: Path | None, rubric_path: Path | None, data: Path
     """Check your own lab before handing it in: what passes, what to fix first, and how.
 
     Runs FILE (a .py script or a .ipynb notebook) offline, as the grader will. Checks the rubric
-    marks hidden are not shown. Exit code 0 only when every check passes.
+    marks hidden are not shown. Exit code 0 only when every code check passes.
 
     \b
     Examples:
@@ -200,7 +201,10 @@ def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weigh
                 console.print(GradeReport(grade, frozenset(), _advisory(), verbose=True), "")
         console.print(ClassSummary(grades, rubric.max_score, pairs))
         console.print(f"Wrote {out}/results.json, grades.csv, report.html and feedback/ for {len(grades)} students.")
-    sys.exit(EXIT_OK if all(g.status is GradeStatus.GRADED for g in grades) else EXIT_UNGRADED)
+    failed = [g.id for g in grades if g.status is GradeStatus.INTERNAL_ERROR]
+    if failed:
+        console.print(f"[red]The grader failed on {', '.join(failed)}; see their reason in results.json.[/]")
+    sys.exit(EXIT_UNGRADED if failed else EXIT_OK)
 
 
 def _advisory() -> frozenset[str]:
