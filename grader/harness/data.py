@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import inspect
 import os
 import sys
 import types
@@ -12,6 +11,7 @@ from typing import Any
 
 from grader.harness.rebind import replace_everywhere
 from grader.harness.trace import Trace
+from grader.offline.weights import wrap_get_file
 
 _TRAIN_NAMES = {"train", "training", "training_set", "train_set", "trainset"}
 _VALIDATION_NAMES = {"validation", "val", "valid", "validation_set", "test", "test_set", "testing", "testset"}
@@ -50,19 +50,12 @@ class DatasetRedirect:
         """A ``get_file`` that serves the cats-and-dogs archive offline, in both Keras meanings of
         ``extract=True``: Keras 2 returned the archive (the folder beside it), Keras 3 returns the
         extraction folder (the folder inside it). Both places hold ``cats_and_dogs_filtered``."""
-        signature = inspect.signature(original)
 
-        @functools.wraps(original)
-        def offline_get_file(*args: Any, **kwargs: Any) -> str:
-            call = signature.bind(*args, **kwargs)
-            call.apply_defaults()
-            arguments = call.arguments
+        def serve(arguments: dict[str, Any]) -> str | None:
             name = str(arguments.get("fname") or "") + " " + str(arguments.get("origin") or "")
-            if not any(key in name.lower() for key in _ZIP_NAMES):
-                return original(*args, **kwargs)
-            return self._serve_archive(arguments)
+            return self._serve_archive(arguments) if any(key in name.lower() for key in _ZIP_NAMES) else None
 
-        return offline_get_file
+        return wrap_get_file(original, serve)
 
     def _serve_archive(self, arguments: dict[str, Any]) -> str:
         datasets = Path(arguments.get("cache_dir") or self.keras_home).expanduser() / arguments.get("cache_subdir", "datasets")

@@ -64,25 +64,34 @@ def no_downloads() -> Iterator[None]:
     from keras.src.utils import file_utils
 
     original_get_file, original_retrieve = file_utils.get_file, file_utils.urlretrieve
-    signature = inspect.signature(original_get_file)
 
-    @functools.wraps(original_get_file)
-    def cached_only(*args: Any, **kwargs: Any) -> Any:
-        call = signature.bind(*args, **kwargs)
-        call.apply_defaults()
-        arguments = call.arguments
+    def cached_only(arguments: dict[str, Any]) -> None:
         if not (arguments["extract"] or arguments["untar"]) and not _in_keras_cache(arguments):
             raise WeightsNotCached(arguments["origin"])
-        return original_get_file(*args, **kwargs)
 
     def refuse(url: str, *args: Any, **kwargs: Any) -> None:
         raise WeightsNotCached(url)
 
-    file_utils.get_file, file_utils.urlretrieve = cached_only, refuse
+    file_utils.get_file, file_utils.urlretrieve = wrap_get_file(original_get_file, cached_only), refuse
     try:
         yield
     finally:
         file_utils.get_file, file_utils.urlretrieve = original_get_file, original_retrieve
+
+
+def wrap_get_file(original: Callable[..., Any], serve: Callable[[dict[str, Any]], Any]) -> Callable[..., Any]:
+    """Wrap Keras's ``get_file``: ``serve`` gets every argument (defaults filled in) and returns
+    what to return instead, or None to let the original run."""
+    signature = inspect.signature(original)
+
+    @functools.wraps(original)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        call = signature.bind(*args, **kwargs)
+        call.apply_defaults()
+        served = serve(call.arguments)
+        return original(*args, **kwargs) if served is None else served
+
+    return wrapped
 
 
 def _in_keras_cache(arguments: dict[str, Any]) -> bool:
