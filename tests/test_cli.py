@@ -134,11 +134,15 @@ def test_check_exit_codes(tmp_path: Path) -> None:
     assert _grade_command("check", str(broken), "--rubric", str(_touch(tmp_path / "bad.toml", "[rubric"))).returncode == 2
 
 
-def test_check_passes_the_reference_lab() -> None:
+def test_reference_lab_scores_full_marks_on_every_check() -> None:
+    """`grade check` on reference/transfer.py: exit 0, and every check (the advisory one too) passes."""
     result = _grade_command("check", str(REPOSITORY / "reference" / "transfer.py"), "--json", "-")
-    assert result.returncode == 0, result.stdout[-2000:]
+    assert result.returncode == 0, result.stderr[-2000:]
     document = json.loads(result.stdout)
-    assert document["submissions"][0]["checks"] and document["environment"]["data"] == "synthetic"
+    checks = document["submissions"][0]["checks"]
+    assert len(checks) == 23 and [c["id"] for c in checks if c["status"] != "pass"] == []
+    assert sum(c["points"] for c in checks) == sum(c["max_points"] for c in checks)
+    assert document["environment"]["data"] == "synthetic"
 
 
 def test_batch_killed_midway_resumes_without_losing_or_repeating(tmp_path: Path) -> None:
