@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import shutil
 import tempfile
@@ -25,13 +26,14 @@ from grader.offline.prepare import ensure_offline_assets
 from grader.offline.synthetic import SyntheticDataset, ensure_dataset, ensure_zip
 from grader.results import RunResult, RunStatus
 from grader.rubric import RunBudget
-from grader.sandbox import (ChildOutcome, Isolation, Limits, available_isolation, bwrap_command,
-                            prepare_scratch_owner, python_executable, run_child)
+from grader.sandbox import (ChildOutcome, Isolation, Limits, available_isolation, bwrap_command, drops_privileges,
+                            prepare_scratch_owner, python_executable, run_child, run_uid)
 
 _MAX_TRACE_BYTES = 20 * 2**20
 _MAX_EVENTS = 20_000
 _GRADER_MOUNT = Path("/opt/grader-lib")
-_LIMIT_SIGNALS = {"SIGXCPU": "CPU time limit", "SIGXFSZ": "file size limit", "SIGSEGV": "segmentation fault"}
+_LIMIT_SIGNALS = {"SIGXCPU": "CPU time limit", "SIGXFSZ": "file size limit (output or files too large)"}
+_CRASH_SIGNALS = {"SIGSEGV": "segmentation fault", "SIGBUS": "bus error", "SIGABRT": "aborted", "SIGILL": "illegal instruction"}
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,9 @@ def _run_in(work: Path, program: Program, settings: RunSettings, isolation: Isol
         fine_tune_steps_per_epoch=settings.budget.fine_tune_steps_per_epoch,
         eval_steps=settings.budget.eval_steps, seed=settings.seed, save_models=settings.save_models)
     config.write(control / "config.json")
-    prepare_scratch_owner(scratch, isolation)
+    uid = run_uid() if drops_privileges(isolation) else None
+    if uid is not None:
+        prepare_scratch_owner(scratch, uid)
     env = {**_child_env(scratch, isolation, settings), "GRADER_CACHE": str(cache)}
     command = [python_executable(), "-m", "grader.harness", str(control / "config.json")]
     if isolation == "bwrap":
@@ -123,7 +127,7 @@ def _run_in(work: Path, program: Program, settings: RunSettings, isolation: Isol
         readable += [control, root, zip_path.parent, cache / "weights"]
         if settings.weights_file:
             readable.append(settings.weights_file)
-        command = _with_grader_mount(bwrap_command(command, scratch, readable, env))
+        command = _with_grader_mount(bwrap_command(command, scratch, readable, env, uid))
     limits = replace(settings.limits, timeout_seconds=settings.budget.timeout_seconds)
     outcome = run_child(command, scratch, env, limits, logs)
     result = _result(outcome, scratch, program, isolation)
@@ -232,6 +236,8 @@ def classify(outcome: ChildOutcome, events: tuple[dict[str, Any], ...]) -> tuple
     """Decide the run's status and a one-line reason from how the child ended and what it recorded."""
     kinds = {event.get("kind") for event in events}
     exception = next((e for e in reversed(events) if e.get("kind") == "exception"), None)
+    if outcome.signal_name is None and not kinds & {"end", "exit"}:
+        outcome = replace(outcome, signal_name=_signal_from_exit_code(outcome.returncode))
     if outcome.timed_out:
         last = next((e for e in reversed(events) if e.get("line")), None)
         where = f"; last recorded at line {last['line']} ({last['kind']})" if last else ""
@@ -241,6 +247,12 @@ def classify(outcome: ChildOutcome, events: tuple[dict[str, Any], ...]) -> tuple
                                           + (outcome.stderr.strip().splitlines() or ["no output"])[-1][:300])
     if exception is not None and exception.get("type") == "MemoryError":
         return RunStatus.LIMIT, f"memory limit reached{_at(exception)}"
+    if exception is not None and "File too large" in str(exception.get("message")):
+        return RunStatus.LIMIT, f"file size limit reached (output or files too large){_at(exception)}"
+    if exception is not None and exception.get("type") == "BlockingIOError" and "fork" in str(exception.get("traceback")):
+        return RunStatus.LIMIT, f"process limit reached{_at(exception)}"
+    if outcome.signal_name in _CRASH_SIGNALS:
+        return RunStatus.ERROR, f"the Python process crashed ({_CRASH_SIGNALS[outcome.signal_name]}, {outcome.signal_name})"
     if outcome.signal_name in _LIMIT_SIGNALS or outcome.signal_name == "SIGKILL":
         what = _LIMIT_SIGNALS.get(outcome.signal_name, "killed (out of memory or a limit)")
         return RunStatus.LIMIT, f"{what} ({outcome.signal_name})"
@@ -251,6 +263,16 @@ def classify(outcome: ChildOutcome, events: tuple[dict[str, Any], ...]) -> tuple
     if "end" not in kinds and "exit" not in kinds:
         return RunStatus.COMPLETED, "exited abruptly (os._exit or similar) before the harness's end record"
     return RunStatus.COMPLETED, "ran to its end"
+
+
+def _signal_from_exit_code(code: int | None) -> str | None:
+    """bwrap reports a child killed by signal N as exit code 128 + N."""
+    if code is None or not 128 < code < 128 + 65:
+        return None
+    try:
+        return signal.Signals(code - 128).name
+    except ValueError:
+        return None
 
 
 def _at(event: dict[str, Any]) -> str:

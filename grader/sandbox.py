@@ -9,6 +9,7 @@ processes, file size, CPU time), a wall-clock timeout, and capped output.
 
 from __future__ import annotations
 
+import itertools
 import os
 import resource
 import shutil
@@ -23,7 +24,7 @@ from typing import Literal
 from grader.errors import SandboxError
 
 Isolation = Literal["bwrap", "process"]
-_NOBODY = 65534
+_RUN_UIDS = itertools.count()
 _SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib32", "/lib64", "/sbin", "/etc")
 
 
@@ -85,9 +86,23 @@ def _bwrap_works() -> bool:
     return _BWRAP_OK
 
 
-def bwrap_command(command: list[str], scratch: Path, readable: list[Path], env: dict[str, str]) -> list[str]:
-    """Wrap ``command`` in bubblewrap: only ``readable`` (read-only) and ``scratch`` (writable) exist."""
-    # No user namespace: the child must really become `nobody` for its process limit to hold.
+def run_uid() -> int:
+    """A user id of its own for one run (no account needed): the process limit counts processes
+    per user, so a fork flood in one submission cannot starve another running beside it."""
+    return 200_000 + (os.getpid() % 4096) * 256 + next(_RUN_UIDS) % 256
+
+
+def drops_privileges(isolation: Isolation) -> bool:
+    """Whether the child runs under its own unprivileged user id (bwrap started by root)."""
+    return isolation == "bwrap" and os.geteuid() == 0 and shutil.which("setpriv") is not None
+
+
+def bwrap_command(command: list[str], scratch: Path, readable: list[Path], env: dict[str, str],
+                  uid: int | None = None) -> list[str]:
+    """Wrap ``command`` in bubblewrap: only ``readable`` (read-only) and ``scratch`` (writable) exist.
+
+    With ``uid``, the command runs under that unprivileged user id (the grader must be root)."""
+    # No user namespace: the child must really run under an unprivileged id for its process limit to hold.
     args = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--die-with-parent", "--new-session",
             "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm", "--perms", "1777", "--tmpfs", "/tmp"]
@@ -103,9 +118,9 @@ def bwrap_command(command: list[str], scratch: Path, readable: list[Path], env: 
     args += _parents(scratch, made) + ["--bind", str(scratch), str(scratch), "--chdir", str(scratch), "--clearenv"]
     for key, value in env.items():
         args += ["--setenv", key, value]
-    if os.geteuid() == 0 and shutil.which("setpriv"):
-        # As root, RLIMIT_NPROC is not enforced and every file is writable: run as nobody.
-        args += ["--", "setpriv", f"--reuid={_NOBODY}", f"--regid={_NOBODY}", "--clear-groups", "--"]
+    if uid is not None:
+        # As root, RLIMIT_NPROC is not enforced and every file is writable: drop to an unprivileged id.
+        args += ["--", "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
     else:
         args += ["--"]
     return args + command
@@ -134,13 +149,12 @@ def _outermost(paths: list[Path]) -> list[Path]:
     return kept
 
 
-def prepare_scratch_owner(scratch: Path, isolation: Isolation) -> None:
-    """Give the scratch folder to the unprivileged user the child will run as (bwrap as root)."""
-    if isolation == "bwrap" and os.geteuid() == 0 and shutil.which("setpriv"):
-        for root, folders, files in os.walk(scratch):
-            for name in [*folders, *files]:
-                os.lchown(os.path.join(root, name), _NOBODY, _NOBODY)
-        os.chown(scratch, _NOBODY, _NOBODY)
+def prepare_scratch_owner(scratch: Path, uid: int) -> None:
+    """Give the scratch folder to the unprivileged user id the child will run as."""
+    for root, folders, files in os.walk(scratch):
+        for name in [*folders, *files]:
+            os.lchown(os.path.join(root, name), uid, uid)
+    os.chown(scratch, uid, uid)
 
 
 def _limit_child(limits: Limits) -> None:

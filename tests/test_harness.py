@@ -145,3 +145,10 @@ def test_flat_layout_runs_see_only_their_own_files(rubric, tmp_path: Path) -> No
     result = run_submission(alice.code, RunSettings(budget=rubric.budget), files=(alice.code,))
     listed = next(line for line in result.stdout_tail.splitlines() if line.startswith("FILES"))
     assert "alice.py" in listed and "bob.py" not in listed
+
+
+@needs_bwrap
+def test_sandbox_cannot_read_the_rubric_or_other_students(rubric) -> None:  # noqa: ANN001
+    result = run_submission(FIXTURES / "hostile" / "read_others" / "transfer.py", RunSettings(budget=rubric.budget))
+    assert "searched" in result.stdout_tail
+    assert "READ" not in result.stdout_tail

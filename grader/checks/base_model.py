@@ -32,6 +32,9 @@ def _where(arguments: dict[str, Any], origin: str) -> dict[str, Any]:
 @register("script.runs", "the script ran to its end under the harness")
 def script_runs(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
     run = evidence.run
+    if not evidence.crashed and not (evidence.events("application") or evidence.events("compile")):
+        return failed("the script ran to its end but built no model: nothing of the lab ran",
+                      "Build, compile and train the model in the script you hand in.")
     if not evidence.crashed:
         return passed(f"ran to its end ({run.reason})" if run.reason != "ran to its end" else "ran to its end")
     exception = next(iter(reversed(evidence.events("exception"))), None)

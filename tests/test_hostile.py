@@ -1,0 +1,94 @@
+"""Hostile and broken submissions: contained, nothing lost, nothing unearned (one batch)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from grader.batch import grade_batch
+from grader.discover import discover
+from grader.results import GradeStatus
+from grader.runner import RunSettings
+from grader.sandbox import available_isolation
+
+from conftest import FIXTURES, SUBMISSIONS
+
+HOSTILE = FIXTURES / "hostile"
+TIMEOUT = 40.0
+# A fork flood is stopped by the process limit or, when its processes keep freeing slots, the timeout.
+EXPECTED_STATUS: dict[str, str | tuple[str, ...]] = {
+    "infinite_loop": "timeout", "memory_bomb": "limit", "fork_flood": ("limit", "timeout"), "huge_stdout": "limit",
+    "background_process": "graded", "network": "graded", "read_others": "graded", "write_outside": "graded",
+    "fake_result_stdout": "graded", "fake_result_files": "graded", "sys_exit": "graded", "os_exit": "graded",
+    "syntax_error": "error", "non_utf8": "graded", "truncated_notebook": "error", "segfault": "error",
+}
+ESCAPES = [HOSTILE / "escaped.txt", Path("/tmp/escaped-by-student.txt"), Path("/work/escaped-by-student.txt"),
+           Path("/root/escaped-by-student.txt"), HOSTILE / "results.json"]
+
+pytestmark = pytest.mark.skipif(available_isolation() != "bwrap",
+                                reason="the hostile corpus needs the bubblewrap sandbox (a fork flood is not "
+                                       "contained by process limits when the grader runs as root)")
+
+
+@pytest.fixture(scope="module")
+def batch(rubric, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN001
+    hostile = list(discover(HOSTILE).submissions)
+    correct = [s for s in discover(SUBMISSIONS).submissions if s.id in ("sequential_idg", "rescaling_functional")]
+    work = tmp_path_factory.mktemp("scratch")
+    settings = RunSettings(budget=replace(rubric.budget, timeout_seconds=TIMEOUT), work_root=work)
+    started = time.monotonic()
+    # One at a time: without cgroups, a fork flood's CPU use would slow a submission running beside it.
+    grades = grade_batch(hostile + correct, rubric, settings, tmp_path_factory.mktemp("out"), jobs=1)
+    return {grade.id: grade for grade in grades}, time.monotonic() - started, len(hostile + correct), work
+
+
+def test_every_case_is_graded_with_its_expected_status_and_a_reason(batch) -> None:  # noqa: ANN001
+    grades = batch[0]
+    for name, expected in EXPECTED_STATUS.items():
+        allowed = expected if isinstance(expected, tuple) else (expected,)
+        assert grades[name].status.value in allowed, (name, grades[name].status.value, grades[name].reason)
+        assert grades[name].reason, name
+
+
+def test_correct_submissions_in_the_same_batch_get_full_code_marks(batch) -> None:  # noqa: ANN001
+    grades = batch[0]
+    for name in ("sequential_idg", "rescaling_functional"):
+        assert grades[name].status is GradeStatus.GRADED
+        assert [c.id for c in grades[name].checks if c.status.value != "pass"] == []
+
+
+def test_forged_results_earn_no_code_points(batch) -> None:  # noqa: ANN001
+    grades = batch[0]
+    for name in ("fake_result_stdout", "fake_result_files"):
+        assert sum(check.points for check in grades[name].checks) == 0
+
+
+def test_no_process_outlives_the_batch_and_nothing_escaped(batch) -> None:  # noqa: ANN001
+    work = batch[3]
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert "sleep 3517" not in ps
+    assert str(work) not in ps  # every run's processes lived under this folder
+    assert list(work.iterdir()) == []  # and every scratch folder is gone
+    for path in ESCAPES:
+        assert not path.exists(), path
+
+
+def test_total_time_stays_within_the_timeouts(batch) -> None:  # noqa: ANN001
+    seconds, cases = batch[1], batch[2]
+    assert seconds <= cases * (TIMEOUT + 5)
+
+
+def test_reasons_say_what_happened(batch) -> None:  # noqa: ANN001
+    grades = batch[0]
+    assert "time limit" in grades["infinite_loop"].reason
+    assert "memory" in grades["memory_bomb"].reason
+    assert "SyntaxError" in grades["syntax_error"].reason
+    assert "notebook" in grades["truncated_notebook"].reason
+    assert "segmentation fault" in grades["segfault"].reason
+    assert "file size" in grades["huge_stdout"].reason
+    assert "abruptly" in grades["os_exit"].reason
+    assert any("UTF-8" in note for note in grades["non_utf8"].environment["accommodations"])
