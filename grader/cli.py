@@ -68,7 +68,8 @@ _RUN_OPTIONS = [
     click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, path_type=Path),
                  help="Rubric TOML (default: the bundled transfer-learning rubric)."),
     click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path),
-                 help="A real cats-vs-dogs folder to run students' code on (default: synthetic data)."),
+                 help="A real cats_and_dogs_filtered folder (train/ and validation/) to run students' code on "
+                      "(default: synthetic data in that layout)."),
     click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                  help="MobileNetV2 ImageNet weights (.h5) if they are not in ~/.keras/models."),
     click.option("--timeout", type=click.FloatRange(min=1), help="Seconds each run may take (default: from the rubric)."),
@@ -93,9 +94,22 @@ def _settings(rubric_budget, timeout: float | None, data: Path | None, weights: 
 
     if isolation == "bwrap":
         available_isolation("bwrap")  # fail now, with a message, rather than once per submission
+    if data is not None:
+        _require_tutorial_layout(data)
     budget = replace(rubric_budget, timeout_seconds=timeout) if timeout else rubric_budget
     return RunSettings(budget=budget, data=data, weights_file=weights,
                        isolation=None if isolation == "auto" else isolation)
+
+
+def _require_tutorial_layout(data: Path) -> None:
+    """Students' paths are mapped onto train/ and validation/: a --data folder must have both."""
+    from grader.errors import DatasetError
+    from grader.offline.datasets import find_splits
+
+    splits = find_splits(data)
+    if splits.validation is None or (splits.train.name, splits.validation.name) != ("train", "validation"):
+        raise DatasetError(f"--data {data}: grading needs the cats_and_dogs_filtered layout, train/ and "
+                           "validation/ each with one folder per class")
 
 
 def _console(to_stderr: bool = False, quiet: bool = False):  # noqa: ANN202

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sys
-import shutil
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
