@@ -98,6 +98,16 @@ class Evidence:
             return None
         return Location(str(event_or_fact.get("file") or self.code_name), line, event_or_fact.get("cell"))
 
+    def tampering(self) -> str:
+        """Why this run's record cannot be trusted (forged trace lines, code reaching for the
+        grader), or an empty string."""
+        reasons = []
+        if self.run.forged_lines:
+            reasons.append(f"{self.run.forged_lines} line(s) of the run's record were not written by the grader")
+        for fact in self.static.of("tamper"):
+            reasons.append(f"line {self.location(fact).line}: {fact.name}")
+        return "; ".join(reasons[:5])
+
     def crash_note(self) -> str:
         """A sentence saying the run did not finish, for checks that decide from partial evidence."""
         if not self.crashed:

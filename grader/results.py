@@ -101,6 +101,7 @@ class RunResult:
     isolation: str = "process"
     accommodations: tuple[str, ...] = ()
     trace_truncated: bool = False
+    forged_lines: int = 0  # trace lines not signed by the harness: the run tampered with its record
 
     def events(self, kind: str) -> list[dict[str, Any]]:
         """Return the trace's events of one kind, in order."""

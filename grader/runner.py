@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import sys
@@ -21,6 +22,7 @@ import grader
 from grader.cache import cache_root
 from grader.errors import SubmissionError
 from grader.harness.config import HarnessConfig
+from grader.harness.trace import verify
 from grader.intake import Program, read_program
 from grader.offline.prepare import ensure_offline_assets
 from grader.offline.synthetic import SyntheticDataset, ensure_dataset, ensure_zip
@@ -105,6 +107,7 @@ def _run_in(work: Path, program: Program, settings: RunSettings, isolation: Isol
     script.write_text(program.source, encoding="utf-8")
     (scratch / ".grader" / "artifacts").mkdir(parents=True)
     (scratch / "home").mkdir(exist_ok=True)
+    key = secrets.token_bytes(32)  # signs the trace; only the harness (and this process) know it
     dataset, data_kind, zip_path = _dataset(settings)
     root = dataset.root if isinstance(dataset, SyntheticDataset) else dataset
     cache = settings.cache or cache_root()
@@ -115,7 +118,8 @@ def _run_in(work: Path, program: Program, settings: RunSettings, isolation: Isol
         weights_file=str(settings.weights_file) if settings.weights_file else None,
         epochs=settings.budget.epochs, steps_per_epoch=settings.budget.steps_per_epoch,
         fine_tune_steps_per_epoch=settings.budget.fine_tune_steps_per_epoch,
-        eval_steps=settings.budget.eval_steps, seed=settings.seed, save_models=settings.save_models)
+        eval_steps=settings.budget.eval_steps, seed=settings.seed, save_models=settings.save_models,
+        key_fd=_key_pipe(key))
     config.write(control / "config.json")
     uid = run_uid() if drops_privileges(isolation) else None
     if uid is not None:
@@ -129,8 +133,8 @@ def _run_in(work: Path, program: Program, settings: RunSettings, isolation: Isol
             readable.append(settings.weights_file)
         command = _with_grader_mount(bwrap_command(command, scratch, readable, env, uid))
     limits = replace(settings.limits, timeout_seconds=settings.budget.timeout_seconds)
-    outcome = run_child(command, scratch, env, limits, logs)
-    result = _result(outcome, scratch, program, isolation)
+    outcome = run_child(command, scratch, env, limits, logs, pass_fds=(config.key_fd,))
+    result = _result(outcome, scratch, program, isolation, key)
     if keep is None:
         return replace(result, artifacts=())
     return replace(result, artifacts=_keep(scratch, logs, keep))
@@ -139,6 +143,14 @@ def _run_in(work: Path, program: Program, settings: RunSettings, isolation: Isol
 _NOT_COPIED = {"grading-results", "__pycache__", ".git", ".venv", "venv", "env", "node_modules", ".ipynb_checkpoints",
                "data", "dataset", "datasets", "cats_and_dogs_filtered", "PetImages", "training_set", "test_set"}
 _MAX_COPIED_FILE = 5 * 2**20
+
+
+def _key_pipe(key: bytes) -> int:
+    """A pipe's read end holding ``key``: the harness reads and closes it before student code runs."""
+    read_end, write_end = os.pipe()
+    os.write(write_end, key)
+    os.close(write_end)
+    return read_end
 
 
 def _ignore_large(folder: str, names: list[str]) -> list[str]:
@@ -184,24 +196,45 @@ def _child_env(scratch: Path, isolation: Isolation, settings: RunSettings) -> di
     }
 
 
-def read_trace(path: Path) -> tuple[tuple[dict[str, Any], ...], bool]:
-    """Parse a JSON-lines trace, at most ``_MAX_TRACE_BYTES`` and ``_MAX_EVENTS``; return (events, truncated)."""
+@dataclass(frozen=True)
+class Trace:
+    """A parsed trace: the harness's events, and how many lines were not (forged, or cut by a kill)."""
+
+    events: tuple[dict[str, Any], ...]
+    truncated: bool
+    forged: int
+
+
+def read_trace(path: Path, key: bytes) -> Trace:
+    """Parse a JSON-lines trace (at most ``_MAX_TRACE_BYTES`` and ``_MAX_EVENTS``), keeping only
+    lines signed with ``key`` whose sequence numbers increase. A last line cut short by a kill is
+    truncation; any other line that fails is counted as forged."""
     if not path.is_file():
-        return (), False
+        return Trace((), False, 0)
     events: list[dict[str, Any]] = []
     truncated = path.stat().st_size > _MAX_TRACE_BYTES
+    forged, last_seq = 0, 0
     with open(path, "rb") as handle:
-        for raw in handle.read(_MAX_TRACE_BYTES).splitlines():
-            try:
-                event = json.loads(raw)
-            except ValueError:
-                truncated = True  # a line cut by a kill, or garbage
-                continue
-            if isinstance(event, dict):
-                events.append(event)
-            if len(events) >= _MAX_EVENTS:
-                return tuple(events), True
-    return tuple(events), truncated
+        lines = handle.read(_MAX_TRACE_BYTES).split(b"\n")
+    for number, raw in enumerate(lines):
+        if not raw.strip():
+            continue
+        text, _, mac = raw.decode("utf-8", "replace").rpartition("\t")
+        try:
+            event = json.loads(text) if verify(text, mac, key) else None
+        except ValueError:
+            event = None
+        if not isinstance(event, dict) or not isinstance(event.get("seq"), int) or event["seq"] <= last_seq:
+            if number == len(lines) - 1:
+                truncated = True
+            else:
+                forged += 1
+            continue
+        last_seq = event["seq"]
+        events.append(event)
+        if len(events) >= _MAX_EVENTS:
+            return Trace(tuple(events), True, forged)
+    return Trace(tuple(events), truncated, forged)
 
 
 def _locate_events(events: tuple[dict[str, Any], ...], program: Program, script_name: str) -> tuple[dict[str, Any], ...]:
@@ -217,10 +250,10 @@ def _locate_events(events: tuple[dict[str, Any], ...], program: Program, script_
     return tuple(located)
 
 
-def _result(outcome: ChildOutcome, scratch: Path, program: Program, isolation: Isolation) -> RunResult:
+def _result(outcome: ChildOutcome, scratch: Path, program: Program, isolation: Isolation, key: bytes) -> RunResult:
     script_name = program.origin.name + (".py" if program.kind == "notebook" else "")
-    events, truncated = read_trace(scratch / ".grader" / "trace.jsonl")
-    events = _locate_events(events, program, script_name)
+    trace = read_trace(scratch / ".grader" / "trace.jsonl", key)
+    events = _locate_events(trace.events, program, script_name)
     status, reason = classify(outcome, events)
     accommodations = [event["message"] for event in events if event.get("kind") == "accommodation"]
     if program.neutralised:
@@ -229,7 +262,8 @@ def _result(outcome: ChildOutcome, scratch: Path, program: Program, isolation: I
         accommodations.append(program.encoding_note)
     artifacts = tuple(sorted(str(p) for p in (scratch / ".grader" / "artifacts").glob("*.keras")))
     return RunResult(status, reason, outcome.returncode, round(outcome.duration, 2), outcome.stdout[-8000:],
-                     outcome.stderr[-8000:], events, artifacts, isolation, tuple(accommodations), truncated)
+                     outcome.stderr[-8000:], events, artifacts, isolation, tuple(accommodations), trace.truncated,
+                     trace.forged)
 
 
 def classify(outcome: ChildOutcome, events: tuple[dict[str, Any], ...]) -> tuple[RunStatus, str]:

@@ -166,13 +166,19 @@ def _limit_child(limits: Limits) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def run_child(command: list[str], cwd: Path, env: dict[str, str], limits: Limits, logs: Path) -> ChildOutcome:
-    """Run ``command`` with ``limits``; stdout/stderr go to files in ``logs`` (outside the scratch)."""
+def run_child(command: list[str], cwd: Path, env: dict[str, str], limits: Limits, logs: Path,
+              pass_fds: tuple[int, ...] = ()) -> ChildOutcome:
+    """Run ``command`` with ``limits``; stdout/stderr go to files in ``logs`` (outside the scratch).
+
+    ``pass_fds`` stay open in the child (and are closed here once it has started)."""
     logs.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with open(logs / "stdout", "wb") as out, open(logs / "stderr", "wb") as err:
         process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                   start_new_session=True, preexec_fn=lambda: _limit_child(limits))
+                                   start_new_session=True, preexec_fn=lambda: _limit_child(limits),
+                                   pass_fds=pass_fds)
+        for fd in pass_fds:
+            os.close(fd)
         timed_out = False
         try:
             process.wait(timeout=limits.timeout_seconds)

@@ -16,7 +16,15 @@ from grader.rubric import CheckSpec, Rubric
 
 
 def score_checks(evidence: Evidence, rubric: Rubric) -> tuple[CheckResult, ...]:
-    """Return one result per check of ``rubric``, in the rubric's order."""
+    """Return one result per check of ``rubric``, in the rubric's order.
+
+    A run whose record was tampered with earns nothing: every check fails, saying why.
+    """
+    tampering = evidence.tampering()
+    if tampering:
+        verdict = Verdict("fail", f"not graded: the run tampered with the grader's record ({tampering})",
+                          "Hand in the lab itself; code that forges or patches the grader's record is not graded.")
+        return tuple(_weigh(spec, verdict) for spec in rubric.checks)
     verdicts: dict[str, Verdict] = {}
     specs = {spec.id: spec for spec in rubric.checks}
 

@@ -18,6 +18,11 @@ APPLICATION_NAMES = frozenset({
     "ResNet101", "ResNet152", "VGG16", "VGG19", "InceptionV3", "Xception", "DenseNet121", "DenseNet169",
     "DenseNet201", "EfficientNetB0", "EfficientNetB1", "EfficientNetB2", "EfficientNetV2B0", "NASNetMobile",
     "ConvNeXtTiny", "InceptionResNetV2"})
+# Methods the harness wraps: assigning to them replaces the grader's hooks.
+HOOKED = frozenset({"fit", "compile", "evaluate", "predict", "fit_generator", "save", "__init__", "call",
+                    "__call__", "build", "load_weights"})
+# Text that only code reaching for the grader's own record needs.
+_TAMPER_TEXT = ("trace.jsonl", ".grader", "/proc/self/fd", "grader.harness", "/opt/grader-lib")
 LAYER_NAMES = frozenset({"RandomFlip", "RandomRotation", "RandomZoom", "GlobalAveragePooling2D", "Flatten",
                          "Dense", "Dropout", "Rescaling", "BatchNormalization", "GlobalMaxPooling2D"})
 
@@ -111,8 +116,27 @@ class _Visitor(ast.NodeVisitor):
         self._targets: dict[int, str] = {}
         self._loop: ast.For | None = None
 
+    def _tamper(self, node: ast.AST, why: str) -> None:
+        self.facts.append(Fact("tamper", node.lineno, why, {"code": ast.unparse(node)[:120]}))
+
+    def visit_Import(self, node: ast.Import) -> None:
+        if any(_grader_internal(alias.name) for alias in node.names):
+            self._tamper(node, "imports the grader's internals")
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if _grader_internal(node.module or ""):
+            self._tamper(node, "imports the grader's internals")
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        if isinstance(node.value, str) and any(text in node.value for text in _TAMPER_TEXT):
+            self._tamper(node, f"refers to the grader's record ({node.value[:40]!r})")
+
     def visit_Assign(self, node: ast.Assign) -> None:
         target = ast.unparse(node.targets[0])[:80]
+        for each in node.targets:
+            if isinstance(each, ast.Attribute) and each.attr in HOOKED and not isinstance(each.value, ast.Name) \
+                    or isinstance(each, ast.Attribute) and each.attr in HOOKED and _names_keras(each.value):
+                self._tamper(node, f"replaces {ast.unparse(each)[:60]}, a method the grader watches")
         if isinstance(node.value, ast.Call):
             self._targets[id(node.value)] = target
         if isinstance(node.targets[0], ast.Attribute) and node.targets[0].attr == "trainable":
@@ -130,6 +154,11 @@ class _Visitor(ast.NodeVisitor):
     def visit_Call(self, node: ast.Call) -> None:
         name = _name(node.func)
         target = self._targets.get(id(node))
+        called = ast.unparse(node.func)
+        if name == "setattr" and node.args and _names_keras(node.args[0]):
+            self._tamper(node, "replaces an attribute of Keras with setattr")
+        if called in ("os.write", "os.dup2", "os.fdopen", "gc.get_objects", "gc.get_referrers"):
+            self._tamper(node, f"calls {called}, which a lab has no use for")
         if name in APPLICATION_NAMES:
             self.facts.append(Fact("application", node.lineno, name, _arguments(node), target))
         elif name in LAYER_NAMES:
@@ -150,6 +179,18 @@ class _Visitor(ast.NodeVisitor):
         if node.attr == "preprocess_input":
             self.facts.append(Fact("preprocess_input", node.lineno, node.attr))
         self.generic_visit(node)
+
+
+def _grader_internal(module: str) -> bool:
+    """``grader`` itself or its modules, except the offline layer a lab may use (``grader.offline``)."""
+    parts = module.split(".")
+    return parts[0] == "grader" and parts[1:2] != ["offline"]
+
+
+def _names_keras(node: ast.AST) -> bool:
+    """Whether an expression names Keras or TensorFlow (``keras.Model``, ``tf.keras.Model``, ``Model``)."""
+    text = ast.unparse(node)
+    return any(part in ("keras", "tf", "tensorflow", "Model", "Sequential", "Functional") for part in text.split("."))
 
 
 def _sequential_layers(call: ast.Call) -> list[str]:

@@ -23,7 +23,8 @@ TIMEOUT = 40.0
 EXPECTED_STATUS: dict[str, str | tuple[str, ...]] = {
     "infinite_loop": "timeout", "memory_bomb": "limit", "fork_flood": ("limit", "timeout"), "huge_stdout": "limit",
     "background_process": "graded", "network": "graded", "read_others": "graded", "write_outside": "graded",
-    "fake_result_stdout": "graded", "fake_result_files": "graded", "sys_exit": "graded", "os_exit": "graded",
+    "fake_result_stdout": "graded", "fake_result_files": "graded", "fake_result_fds": "graded",
+    "monkeypatch_hooks": "graded", "sys_exit": "graded", "os_exit": "graded",
     "syntax_error": "error", "non_utf8": "graded", "truncated_notebook": "error", "segfault": "error",
 }
 ESCAPES = [HOSTILE / "escaped.txt", Path("/tmp/escaped-by-student.txt"), Path("/work/escaped-by-student.txt"),
@@ -63,8 +64,10 @@ def test_correct_submissions_in_the_same_batch_get_full_code_marks(batch) -> Non
 
 def test_forged_results_earn_no_code_points(batch) -> None:  # noqa: ANN001
     grades = batch[0]
-    for name in ("fake_result_stdout", "fake_result_files"):
-        assert sum(check.points for check in grades[name].checks) == 0
+    for name in ("fake_result_stdout", "fake_result_files", "fake_result_fds", "monkeypatch_hooks"):
+        assert sum(check.points for check in grades[name].checks) == 0, name
+    for name in ("fake_result_fds", "monkeypatch_hooks"):
+        assert all("tampered" in check.message for check in grades[name].checks), name
 
 
 def test_no_process_outlives_the_batch_and_nothing_escaped(batch) -> None:  # noqa: ANN001

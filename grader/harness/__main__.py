@@ -63,9 +63,19 @@ def run(config: HarnessConfig, trace: Trace) -> int:
     return 0
 
 
+def _read_key(fd: int | None) -> bytes:
+    """The trace-signing key, read from the pipe the parent gave and closed at once."""
+    if fd is None:
+        return b""
+    try:
+        return os.read(fd, 64)
+    finally:
+        os.close(fd)
+
+
 def main() -> int:
     config = HarnessConfig.read(Path(sys.argv[1]))
-    trace = Trace(Path(config.trace), Path(config.workdir))
+    trace = Trace(Path(config.trace), Path(config.workdir), _read_key(config.key_fd))
     trace.emit("harness_start", python=sys.version.split()[0], pid=os.getpid())
     import keras
     import tensorflow as tf

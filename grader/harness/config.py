@@ -26,6 +26,7 @@ class HarnessConfig:
     eval_steps: int = 2
     seed: int = 1234
     save_models: bool = True
+    key_fd: int | None = None  # a pipe holding the key that signs trace lines; closed before student code
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=1))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import math
 import os
@@ -17,8 +19,9 @@ _HARNESS_DIR = str(Path(__file__).resolve().parent.parent)
 class Trace:
     """Appends events to a JSON-lines file; each carries the student's file and line that caused it."""
 
-    def __init__(self, path: Path, workdir: Path) -> None:
+    def __init__(self, path: Path, workdir: Path, key: bytes = b"") -> None:
         self._file: TextIO = open(path, "a", encoding="utf-8", buffering=1)
+        self._sign = _signer(key)
         self._workdir = str(workdir.resolve())
         self._seq = 0
         self._started = time.monotonic()
@@ -36,7 +39,7 @@ class Trace:
         if len(line) > _MAX_EVENT_CHARS:
             line = json.dumps({"seq": self._seq, "kind": kind, "truncated": len(line), **self.location()})
         try:
-            self._file.write(line + "\n")
+            self._file.write(f"{line}\t{self._sign(line)}\n")
             self._file.flush()
         except OSError:
             pass
@@ -58,6 +61,20 @@ class Trace:
                 return {"file": os.path.relpath(filename, self._workdir), "line": frame.f_lineno}
             frame = frame.f_back
         return {}
+
+
+def _signer(key: bytes) -> Any:
+    """A function that signs one trace line with ``key`` (kept only in this closure)."""
+    def sign(line: str) -> str:
+        return hmac.new(key, line.encode(), hashlib.sha256).hexdigest()[:32]
+
+    return sign
+
+
+def verify(line: str, mac: str, key: bytes) -> bool:
+    """Whether ``mac`` is the harness's signature of ``line`` under ``key`` (used by the parent)."""
+    expected = hmac.new(key, line.encode(), hashlib.sha256).hexdigest()[:32]
+    return hmac.compare_digest(expected, mac)
 
 
 def jsonable(value: Any, depth: int = 0) -> Any:
