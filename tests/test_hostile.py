@@ -18,7 +18,7 @@ from grader.sandbox import available_isolation
 from conftest import FIXTURES, SUBMISSIONS
 
 HOSTILE = FIXTURES / "hostile"
-TIMEOUT = 40.0
+TIMEOUT = 60.0
 # A fork flood is stopped by the process limit or, when its processes keep freeing slots, the timeout.
 EXPECTED_STATUS: dict[str, str | tuple[str, ...]] = {
     "infinite_loop": "timeout", "memory_bomb": "limit", "fork_flood": ("limit", "timeout"), "huge_stdout": "limit",
