@@ -106,8 +106,8 @@ def _wrap(original: Any, name: str, trace: Trace, cache: Path, weights_file: str
 
     @functools.wraps(original)
     def offline_application(*args: Any, **kwargs: Any) -> Any:
-        given = signature.bind(*args, **kwargs).arguments
         call = signature.bind(*args, **kwargs)
+        given = dict(call.arguments)  # what the student wrote, before defaults are filled in
         call.apply_defaults()
         model, source = build_application(original, dict(call.arguments), weights_file=weights_file, cache=cache)
         probe = _attach_probe(model)

@@ -110,7 +110,6 @@ def describe_base(base: Any, known: dict[str, Any]) -> dict[str, Any]:
         "trainable_weights": len(base.trainable_weights),
         "batchnorm_trainable": sum(1 for layer in batchnorms if layer.trainable),
         "batchnorm_count": len(batchnorms),
-        "called_with_training": known.get("called_with_training"),
     }
 
 
