@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import Any
+
+import numpy as np
+
+STATISTICS = frozenset({"moving_mean", "moving_variance"})  # BatchNorm's running statistics, not parameters
 
 _KEY_CONFIG = ("units", "activation", "rate", "factor", "mode", "filters", "kernel_size", "strides",
                "scale", "offset", "fill_mode", "height_factor", "width_factor", "batch_shape",
@@ -111,6 +117,32 @@ def describe_base(base: Any, known: dict[str, Any]) -> dict[str, Any]:
         "batchnorm_trainable": sum(1 for layer in batchnorms if layer.trainable),
         "batchnorm_count": len(batchnorms),
     }
+
+
+def layer_weights(model: Any) -> dict[str, list[tuple[str, Any]]]:
+    """Every leaf layer with weights, by path, with a copy of each variable's value."""
+    found: dict[str, list[tuple[str, Any]]] = {}
+
+    def walk(layer: Any, prefix: str) -> None:
+        children = [child for child in getattr(layer, "layers", []) if child is not layer]
+        if children:
+            for child in children:
+                walk(child, prefix + layer.name + "/")
+        elif layer.weights:
+            found[prefix + layer.name] = [(v.path.rsplit("/", 1)[-1], np.array(v.numpy())) for v in layer.weights]
+
+    for child in model.layers:
+        walk(child, "")
+    return found
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(2**20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def describe_optimizer(optimizer: Any) -> dict[str, Any]:

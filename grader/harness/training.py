@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import os
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +16,9 @@ import numpy as np
 
 from grader.harness import applications
 from grader.harness.config import HarnessConfig
-from grader.harness.snapshot import describe_loss, describe_metrics, describe_model, describe_optimizer
+from grader.harness.snapshot import (STATISTICS, describe_loss, describe_metrics, describe_model, describe_optimizer,
+                                     file_digest, layer_weights)
 from grader.harness.trace import Trace
-
-_STATISTICS = {"moving_mean", "moving_variance"}
 
 
 class Recorder:
@@ -32,46 +30,31 @@ class Recorder:
         self.fits = 0
         self.in_fit = False  # fit runs evaluate itself for validation: that is not the student's call
 
-    def save(self, model: Any, label: str) -> str | None:
-        """Save ``model`` as ``.keras`` in the artifacts folder; return its path, or None."""
+    def save(self, model: Any, label: str) -> dict[str, str] | None:
+        """Save ``model`` as ``.keras`` in the artifacts folder; return its file name and SHA-256
+        (the signed trace binds the file, so a model swapped afterwards is noticed), or None."""
         if not self.config.save_models:
             return None
         self.saved += 1
         path = Path(self.config.artifacts) / f"{self.saved:02d}-{label}.keras"
         try:
             model.save(path)
+            digest = file_digest(path)
         except Exception as error:  # noqa: BLE001 - e.g. an unserialisable custom layer
             self.trace.emit("artifact_error", label=label, error=f"{type(error).__name__}: {error}"[:500])
             return None
-        return os.fspath(path)
-
-
-def _layer_weights(model: Any) -> dict[str, list[tuple[str, np.ndarray]]]:
-    """Every leaf layer with weights, by path, with a copy of each variable's value."""
-    found: dict[str, list[tuple[str, np.ndarray]]] = {}
-
-    def walk(layer: Any, prefix: str) -> None:
-        children = [child for child in getattr(layer, "layers", []) if child is not layer]
-        if children:
-            for child in children:
-                walk(child, prefix + layer.name + "/")
-        elif layer.weights:
-            found[prefix + layer.name] = [(v.path.rsplit("/", 1)[-1], np.array(v.numpy())) for v in layer.weights]
-
-    for child in model.layers:
-        walk(child, "")
-    return found
+        return {"file": path.name, "sha256": digest}
 
 
 def weight_changes(before: dict[str, list[tuple[str, np.ndarray]]], model: Any) -> dict[str, Any]:
     """Which layers' parameters changed (and, separately, BatchNorm statistics) since ``before``."""
-    after = _layer_weights(model)
+    after = layer_weights(model)
     changed, unchanged, statistics_changed = [], [], []
     created = [path for path in after if path not in before]
     for path, old in before.items():
         new = dict(after.get(path, []))
-        params = [(name, value) for name, value in old if name not in _STATISTICS]
-        statistics = [(name, value) for name, value in old if name in _STATISTICS]
+        params = [(name, value) for name, value in old if name not in STATISTICS]
+        statistics = [(name, value) for name, value in old if name in STATISTICS]
         (changed if any(_differs(value, new.get(name)) for name, value in params) else unchanged).append(path)
         if any(_differs(value, new.get(name)) for name, value in statistics):
             statistics_changed.append(path)
@@ -190,6 +173,7 @@ def _fit(original: Any, recorder: Recorder) -> Any:
         _apply_budget(arguments, recorder.config, first=recorder.fits == 0)
         recorder.fits += 1
         phase = recorder.fits
+        _build_before_training(self, arguments.get("x"))  # so the record shows the weights fit will train
         recorder.trace.emit("fit_start", phase=phase, model_id=id(self), requested=requested,
                             budget={key: _plain(arguments.get(key)) for key in requested},
                             model=describe_model(self, applications.BASES),
@@ -198,8 +182,7 @@ def _fit(original: Any, recorder: Recorder) -> Any:
                             or bool(arguments.get("validation_split")))
         batch_losses: list[float] = []
         arguments["callbacks"] = [*(arguments.get("callbacks") or []), _batch_logger(batch_losses)]
-        _build_before_training(self, arguments.get("x"))
-        before = _layer_weights(self)
+        before = layer_weights(self)
         for base in _bases_in(self):
             probe = applications.BASES[id(base)]["probe"]
             if probe is not None:
