@@ -104,6 +104,8 @@ class Evidence:
         reasons = []
         if self.run.forged_lines:
             reasons.append(f"{self.run.forged_lines} line(s) of the run's record were not written by the grader")
+        if self.run.integrity.status == "tampered":
+            reasons.extend(note for note in self.run.integrity.notes if "after the grader saved it" in note)
         for fact in self.static.of("tamper"):
             reasons.append(f"line {self.location(fact).line}: {fact.name}")
         return "; ".join(reasons[:5])

@@ -71,4 +71,5 @@ def environment(run: RunResult, settings: RunSettings) -> dict[str, Any]:
     kinds = {event.get("weights", {}).get("kind") for event in run.events("application")}
     weights = "stand-in" if "stand-in" in kinds else ("imagenet" if "imagenet" in kinds else "none used")
     return {"weights": weights, "data": str(settings.data) if settings.data else "synthetic",
-            "isolation": run.isolation, "accommodations": list(run.accommodations)}
+            "isolation": run.isolation, "accommodations": list(run.accommodations),
+            "integrity": run.integrity.to_dict()}

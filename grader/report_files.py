@@ -61,6 +61,8 @@ def feedback_markdown(grade: Grade, rubric: Rubric) -> str:
             lines.append(f"  - found *{found['concept']}*: \"{found['sentence'][:200]}\"")
         if answer.missing:
             lines.append(f"  - missing: {', '.join(answer.missing)}")
+    if grade.integrity_warning():
+        lines += ["", "## Integrity", "", f"- {grade.integrity_warning()}"]
     notes = grade.environment.get("accommodations") or []
     if notes:
         lines += ["", "## How your code was run", ""] + [f"- {note}" for note in notes]

@@ -60,6 +60,8 @@ class GradeReport:
         elif passed:
             yield Text(f"\nPassed ({len(passed)}): " + ", ".join(c.id for c in passed), style="green")
         yield from self._answers()
+        if grade.integrity_warning():
+            yield Text(f"\nIntegrity: {grade.integrity_warning()}", style="bold yellow")
         notes = grade.environment.get("accommodations") or []
         if notes:
             yield Text("\nRun here with:", style="dim")
@@ -115,6 +117,9 @@ class ClassSummary:
         for pair in self.similar:
             yield Text(f"Near-identical answers to {pair.item}: {pair.first} and {pair.second} "
                        f"({pair.similarity:.0%} alike)", style="yellow")
+        flagged = [g.id for g in self.grades if g.integrity_warning()]
+        if flagged:
+            yield Text(f"Record disagreed with saved models (read their reports): {', '.join(flagged)}", style="yellow")
         review = sum(a.needs_review for g in self.grades for a in g.answers)
         if review:
             yield Text(f"{review} written answer(s) flagged for a person to read (see feedback/).")

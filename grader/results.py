@@ -87,6 +87,23 @@ class Location:
 
 
 @dataclass(frozen=True)
+class Integrity:
+    """Whether the run's record agrees with the models it saved, as a trusted process read them.
+
+    ``status``: ``confirmed`` (they agree), ``corrected`` (they did not; the saved models' word
+    was taken), ``tampered`` (a saved model was swapped after the grader saved it),
+    ``unverified`` (nothing could be compared) or ``not checked`` (models were not saved).
+    """
+
+    status: str = "not checked"
+    notes: tuple[str, ...] = ()
+    models: int = 0  # saved models compared
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(asdict(self))
+
+
+@dataclass(frozen=True)
 class RunResult:
     """What the isolated run of a submission produced; the trace is parsed JSON events."""
 
@@ -102,6 +119,7 @@ class RunResult:
     accommodations: tuple[str, ...] = ()
     trace_truncated: bool = False
     forged_lines: int = 0  # trace lines not signed by the harness: the run tampered with its record
+    integrity: Integrity = Integrity()
 
     def events(self, kind: str) -> list[dict[str, Any]]:
         """Return the trace's events of one kind, in order."""
@@ -170,7 +188,18 @@ class Grade:
             "score": self.score, "max_score": self.max_score,
             "checks": [check.to_dict() for check in self.checks],
             "answers": [answer.to_dict() for answer in self.answers],
+            **({"integrity": self.environment["integrity"]} if "integrity" in self.environment else {}),
         }
+
+    def integrity_warning(self) -> str:
+        """A sentence when the run's record disagreed with its saved models (or they were swapped)."""
+        integrity = self.environment.get("integrity") or {}
+        notes = "; ".join(integrity.get("notes", [])[:3])
+        if integrity.get("status") == "corrected":
+            return f"the run's record disagreed with the models it saved; judged from the saved models ({notes})"
+        if integrity.get("status") == "tampered":
+            return f"a saved model was altered after the grader saved it ({notes})"
+        return ""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], environment: dict[str, Any] | None = None) -> Grade:

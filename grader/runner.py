@@ -24,9 +24,10 @@ from grader.errors import SubmissionError
 from grader.harness.config import HarnessConfig
 from grader.harness.trace import verify
 from grader.intake import Program, read_program
+from grader.integrity import artifact_digests, base_names, reconcile
 from grader.offline.prepare import ensure_offline_assets
 from grader.offline.synthetic import SyntheticDataset, ensure_dataset, ensure_zip
-from grader.results import RunResult, RunStatus
+from grader.results import Integrity, RunResult, RunStatus
 from grader.rubric import RunBudget
 from grader.sandbox import (ChildOutcome, Isolation, Limits, available_isolation, bwrap_command, drops_privileges,
                             prepare_scratch_owner, python_executable, run_child, run_uid)
@@ -135,13 +136,60 @@ def _run_in(work: Path, program: Program, settings: RunSettings, isolation: Isol
     limits = replace(settings.limits, timeout_seconds=settings.budget.timeout_seconds)
     outcome = run_child(command, scratch, env, limits, logs, pass_fds=(config.key_fd,))
     result = _result(outcome, scratch, program, isolation, key)
+    if settings.save_models:
+        result = _confirm(result, scratch / ".grader" / "artifacts", work / "inspect", settings, isolation)
     if keep is None:
         return replace(result, artifacts=())
     return replace(result, artifacts=_keep(scratch, logs, keep))
 
 
-_NOT_COPIED = {"grading-results", "__pycache__", ".git", ".venv", "venv", "env", "node_modules", ".ipynb_checkpoints",
-               "data", "dataset", "datasets", "cats_and_dogs_filtered", "PetImages", "training_set", "test_set"}
+def _confirm(result: RunResult, artifacts: Path, inspect: Path, settings: RunSettings, isolation: Isolation) -> RunResult:
+    """Check the trace against the saved models in the trusted inspector; the trace loses where they differ."""
+    intact, tampered = artifact_digests(artifacts, result.trace)
+    inspected: dict[str, dict[str, Any]] = {}
+    problem = ""
+    if intact:
+        inspected, problem = _run_inspector(intact, artifacts, inspect, base_names(result.trace), settings, isolation)
+    events, integrity = reconcile(result.trace, inspected, tampered)
+    if problem and integrity.status != "tampered":
+        integrity = Integrity("unverified", (problem,))
+    return replace(result, trace=events, integrity=integrity)
+
+
+_INSPECT_LIMITS = Limits(timeout_seconds=180.0)
+_MAX_INSPECTION_BYTES = 4 * 2**20
+
+
+def _run_inspector(models: list[Path], artifacts: Path, inspect: Path, bases: dict[str, str],
+                   settings: RunSettings, isolation: Isolation) -> tuple[dict[str, dict[str, Any]], str]:
+    """Run ``grader.inspector`` over ``models`` in the sandbox (the files are untrusted; the code is ours).
+
+    Returns what it derived by file name, or a sentence saying why it could not."""
+    inspect.mkdir()
+    request, out = inspect / "request.json", inspect / "inspection.json"
+    request.write_text(json.dumps({"artifacts": [str(path) for path in models], "bases": bases}), encoding="utf-8")
+    uid = run_uid() if drops_privileges(isolation) else None
+    if uid is not None:
+        prepare_scratch_owner(inspect, uid)
+    env = _child_env(inspect, isolation, settings)
+    command = [python_executable(), "-m", "grader.inspector", str(request), str(out)]
+    if isolation == "bwrap":
+        readable = [Path(p) for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}] + [artifacts]
+        command = _with_grader_mount(bwrap_command(command, inspect, readable, env, uid))
+    outcome = run_child(command, inspect, env, _INSPECT_LIMITS, inspect.parent / "inspect-logs")
+    if (outcome.timed_out or outcome.returncode != 0 or out.is_symlink() or not out.is_file()
+            or out.stat().st_size > _MAX_INSPECTION_BYTES):
+        last = (outcome.stderr.strip().splitlines() or ["no output"])[-1][:200]
+        return {}, f"the saved models could not be inspected ({'timed out' if outcome.timed_out else last})"
+    try:
+        models_found = json.loads(out.read_text(encoding="utf-8")).get("models", [])
+    except ValueError:
+        return {}, "the inspector's report could not be read"
+    return {str(entry.get("file")): entry for entry in models_found if isinstance(entry, dict)}, ""
+
+
+_NOT_COPIED = {"grading-results", ".grader", "__pycache__", ".git", ".venv", "venv", "env", "node_modules",
+               ".ipynb_checkpoints", "data", "dataset", "datasets", "cats_and_dogs_filtered", "PetImages", "training_set", "test_set"}
 _MAX_COPIED_FILE = 5 * 2**20
 
 

@@ -1,0 +1,162 @@
+"""Confirm the run's record against the models it saved, on the trusted side.
+
+The harness records each model's structure in the (signed) trace and saves the model as
+``.keras`` at every compile and after every fit, with the file's SHA-256 in the trace. After the
+run, the trusted inspector (``grader.inspector``, which runs no student code) loads those files in
+Keras safe mode and describes them itself. ``reconcile`` compares the two: layers and trainable
+flags at each compile and fit, and which layers' weights each fit changed. Where they disagree
+the trace loses: the event is rewritten from the saved model and the result says so. A saved
+file that no longer matches its recorded digest was replaced after the grader saved it: that is
+tampering.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from grader.harness.snapshot import STATISTICS, file_digest
+from grader.results import Integrity
+
+Event = dict[str, Any]
+Inspected = dict[str, dict[str, Any]]  # artifact file name -> what the inspector derived
+
+
+def artifact_digests(artifacts: Path, events: tuple[Event, ...]) -> tuple[list[Path], list[str]]:
+    """The recorded artifacts whose files match their digests, in order; and notes on any that do not."""
+    intact, notes = [], []
+    for event in events:
+        record = event.get("artifact")
+        if not isinstance(record, dict) or not isinstance(record.get("file"), str):
+            continue
+        path = artifacts / Path(record["file"]).name
+        if path.is_symlink() or not path.is_file():
+            notes.append(f"the saved model {path.name} was deleted or replaced by a link after the grader saved it")
+        elif file_digest(path) != record.get("sha256"):
+            notes.append(f"the saved model {path.name} was replaced after the grader saved it")
+        else:
+            intact.append(path)
+    return intact, notes
+
+
+def base_names(events: tuple[Event, ...]) -> dict[str, str]:
+    """Pretrained bases the run built: model name -> architecture (for the inspector's summaries)."""
+    return {str(e["model_name"]): str(e.get("architecture")) for e in events
+            if e.get("kind") == "application" and e.get("model_name")}
+
+
+def reconcile(events: tuple[Event, ...], inspected: Inspected, tampered: list[str] | None = None
+              ) -> tuple[tuple[Event, ...], Integrity]:
+    """Compare the trace with the inspected models; return the trace with the models' word where
+    they disagree, and what was found."""
+    corrected = [dict(event) for event in events]
+    starts = {e.get("phase"): e for e in corrected if e.get("kind") == "fit_start"}
+    notes: list[str] = []
+    unloadable: list[str] = []
+    compared = 0
+    previous: dict[Any, dict[str, Any]] = {}  # model id -> its latest inspected save
+    for event in corrected:
+        record = event.get("artifact")
+        saved = inspected.get(Path(record["file"]).name) if isinstance(record, dict) and record.get("file") else None
+        if saved is None:
+            continue
+        if "error" in saved:
+            unloadable.append(f"{saved.get('file')}: {saved['error']}")
+            continue
+        compared += 1
+        kind = event.get("kind")
+        target = event if kind == "compile" else starts.get(event.get("phase"))
+        step = "compile" if kind == "compile" else f"fit {event.get('phase')}"
+        where = f"{step} (line {event.get('line', '?')})"
+        if target is not None:
+            difference = model_difference(target.get("model") or {}, saved["model"])
+            if difference:
+                notes.append(f"{where}: {difference}")
+                target["model"] = saved["model"]
+        before = previous.get(event.get("model_id"))
+        if kind == "fit" and before is not None:
+            weights, difference = weights_difference(event.get("weights") or {}, before["weights"], saved["weights"])
+            if difference:
+                notes.append(f"{where}: {difference}")
+                event["weights"] = weights
+        previous[event.get("model_id")] = saved
+    return tuple(corrected), _verdict(compared, notes, unloadable, tampered or [])
+
+
+def _verdict(compared: int, notes: list[str], unloadable: list[str], tampered: list[str]) -> Integrity:
+    if tampered:
+        return Integrity("tampered", tuple(tampered + notes), compared)
+    if notes:
+        return Integrity("corrected", tuple(notes[:10]), compared)
+    if unloadable and not compared:
+        return Integrity("unverified", tuple(f"not loadable in safe mode: {u}" for u in unloadable[:3]), 0)
+    if not compared:
+        return Integrity("unverified", ("no saved model to compare with",), 0)
+    return Integrity("confirmed", tuple(f"not loadable in safe mode: {u}" for u in unloadable[:3]), compared)
+
+
+def model_difference(recorded: dict[str, Any], saved: dict[str, Any]) -> str:
+    """The first way the recorded model differs from the saved one, in words; "" when they agree."""
+    recorded = json.loads(json.dumps(recorded))
+    paths = [layer.get("path") for layer in recorded.get("layers", [])]
+    saved_paths = [layer.get("path") for layer in saved.get("layers", [])]
+    if paths != saved_paths:
+        return f"the record lists layers {_short(paths)}; the saved model has {_short(saved_paths)}"
+    for mine, theirs in zip(recorded["layers"], saved["layers"]):
+        key, recorded_value, saved_value = _first_difference(mine, theirs)
+        if key:
+            return (f"layer {mine.get('path')}: the record says {key} = {_short(recorded_value)}; "
+                    f"the saved model has {_short(saved_value)}")
+    for key in ("trainable", "trainable_weights"):
+        if recorded.get(key) != saved.get(key):
+            return f"the record says model {key} = {recorded.get(key)}; the saved model has {saved.get(key)}"
+    return ""
+
+
+def _first_difference(mine: dict[str, Any], theirs: dict[str, Any], prefix: str = "") -> tuple[str, Any, Any]:
+    """The first key (dotted into nested dicts) whose values differ, with both values."""
+    for key in sorted(set(mine) | set(theirs)):
+        a, b = mine.get(key), theirs.get(key)
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            return _first_difference(a, b, f"{prefix}{key}.")
+        return f"{prefix}{key}", a, b
+    return "", None, None
+
+
+def weights_difference(claim: dict[str, Any], before: dict[str, dict[str, str]], after: dict[str, dict[str, str]]
+                       ) -> tuple[dict[str, Any], str]:
+    """Compare the fit's recorded weight changes with the saved models' before and after.
+
+    Only layers present in both saved models and in the record are compared; the others keep
+    the record's word. Returns the corrected record and a sentence, or the record and "".
+    """
+    changed, unchanged = set(claim.get("changed", [])), set(claim.get("unchanged", []))
+    statistics = set(claim.get("statistics_changed", []))
+    common = [path for path in before if path in after and path in changed | unchanged]
+    moved = {path for path in common if _moved(before[path], after[path], parameters=True)}
+    stats_moved = {path for path in common if _moved(before[path], after[path], parameters=False)}
+    wrong = sorted(path for path in common if (path in moved) != (path in changed))
+    wrong_stats = sorted(path for path in common if (path in stats_moved) != (path in statistics))
+    if not wrong and not wrong_stats:
+        return claim, ""
+    rest = [path for path in (*claim.get("changed", []), *claim.get("unchanged", [])) if path not in common]
+    fixed = {**claim,
+             "changed": [p for p in common if p in moved] + [p for p in rest if p in changed],
+             "unchanged": [p for p in common if p not in moved] + [p for p in rest if p in unchanged],
+             "statistics_changed": [p for p in common if p in stats_moved] + [p for p in rest if p in statistics]}
+    layers, what, saw = (wrong, "weights", moved) if wrong else (wrong_stats, "BatchNorm statistics", stats_moved)
+    return fixed, (f"the record and the saved models disagree on whether {len(layers)} layer(s)' {what} changed "
+                   f"(e.g. {layers[0]}: saved models say {'changed' if layers[0] in saw else 'unchanged'})")
+
+
+def _moved(before: dict[str, str], after: dict[str, str], parameters: bool) -> bool:
+    names = [name for name in before if (name not in STATISTICS) == parameters and name in after]
+    return any(before[name] != after[name] for name in names)
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else value
+    return text if len(text) <= limit else text[: limit - 1] + "…"
