@@ -26,7 +26,9 @@ EXPECTED_STATUS: dict[str, str | tuple[str, ...]] = {
     "fake_result_stdout": "graded", "fake_result_files": "graded", "fake_result_fds": "graded",
     "monkeypatch_hooks": "graded", "sys_exit": "graded", "os_exit": "graded",
     "syntax_error": "error", "non_utf8": "graded", "truncated_notebook": "error", "segfault": "error",
+    "forged_structure": "graded", "swapped_model": "graded",
 }
+CORRECT = ("sequential_idg", "rescaling_functional", "keras2_legacy")
 ESCAPES = [HOSTILE / "escaped.txt", Path("/tmp/escaped-by-student.txt"), Path("/work/escaped-by-student.txt"),
            Path("/root/escaped-by-student.txt"), HOSTILE / "results.json"]
 
@@ -38,7 +40,7 @@ pytestmark = pytest.mark.skipif(available_isolation() != "bwrap",
 @pytest.fixture(scope="module")
 def batch(rubric, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN001
     hostile = list(discover(HOSTILE).submissions)
-    correct = [s for s in discover(SUBMISSIONS).submissions if s.id in ("sequential_idg", "rescaling_functional")]
+    correct = [s for s in discover(SUBMISSIONS).submissions if s.id in CORRECT]
     work = tmp_path_factory.mktemp("scratch")
     settings = RunSettings(budget=replace(rubric.budget, timeout_seconds=TIMEOUT), work_root=work)
     started = time.monotonic()
@@ -57,7 +59,7 @@ def test_every_case_is_graded_with_its_expected_status_and_a_reason(batch) -> No
 
 def test_correct_submissions_in_the_same_batch_get_full_code_marks(batch) -> None:  # noqa: ANN001
     grades = batch[0]
-    for name in ("sequential_idg", "rescaling_functional"):
+    for name in CORRECT:
         assert grades[name].status is GradeStatus.GRADED
         assert [c.id for c in grades[name].checks if c.status.value != "pass"] == []
 
@@ -68,6 +70,24 @@ def test_forged_results_earn_no_code_points(batch) -> None:  # noqa: ANN001
         assert sum(check.points for check in grades[name].checks) == 0, name
     for name in ("fake_result_fds", "monkeypatch_hooks"):
         assert all("tampered" in check.message for check in grades[name].checks), name
+
+
+def test_saved_models_confirm_the_correct_labs_and_overrule_a_forged_record(batch) -> None:  # noqa: ANN001
+    grades = batch[0]
+    for name in CORRECT:  # keras2_legacy builds its model lazily, at fit: the record must still agree
+        assert grades[name].environment["integrity"]["status"] == "confirmed", grades[name].environment["integrity"]
+    # The harness was patched (by a route the source scan misses) to record a frozen, unchanged
+    # base; the saved models show it trainable and trained, and their word is taken.
+    forged = grades["forged_structure"]
+    assert forged.environment["integrity"]["status"] == "corrected"
+    assert "judged from the saved models" in forged.integrity_warning()
+    frozen = next(check for check in forged.checks if check.id == "base.frozen")
+    assert frozen.status.value == "fail" and frozen.points == 0
+    # A saved model copied over another after training is caught by the digest in the signed record.
+    swapped = grades["swapped_model"]
+    assert swapped.environment["integrity"]["status"] == "tampered"
+    assert sum(check.points for check in swapped.checks) == 0
+    assert all("replaced after the grader saved it" in check.message for check in swapped.checks)
 
 
 def test_no_process_outlives_the_batch_and_nothing_escaped(batch) -> None:  # noqa: ANN001
