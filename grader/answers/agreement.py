@@ -1,9 +1,11 @@
 """Score answers against a rubric built from a question and its reference answer alone.
 
-Used to measure agreement with human graders (``bench/answer_agreement.py``) and for questions
-whose rubric gives a reference answer but no hand-written concepts. Each answer gets a few
-interpretable features; a logistic calibration (fitted only on training rows) turns them into a
-score in [0, 1].
+This is what ``bench/answer_agreement.py`` measures against human graders (SciEntsBank): each
+answer gets a few interpretable features, and a logistic calibration fitted only on training rows
+turns them into a score in [0, 1]. The lab's own questions are scored by hand-written concepts
+(``score.py``); of these features, the product uses reference recall as the similarity that
+sets an answer's confidence. A calibration fitted on SciEntsBank's short references rates good
+paraphrases of the lab's longer model answers too low to stand in for it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import numpy as np
 from grader.answers.text import NEGATIONS, STOPWORDS, content_stems, stem, tokens
 
 FEATURES = ("key_recall", "reference_recall", "precision", "question_overlap", "negation_mismatch",
-            "length_ratio", "bigram_recall")
+            "length_ratio", "bigram_recall", "key_prefix_recall")
+_PREFIX = 4  # "evaporate" and "evaporation", "heat" and "heated": the same first letters
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ def features(rubric: DerivedRubric, answer: str) -> np.ndarray:
         float(_negated(answer) != rubric.reference_negated),
         math.log(length / max(rubric.reference_length, 1)),
         share(bigrams, rubric.reference_bigrams) if rubric.reference_bigrams else 0.0,
+        share({term[:_PREFIX] for term in answer_terms}, {term[:_PREFIX] for term in rubric.key_terms}),
     ])
 
 
