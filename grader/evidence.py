@@ -105,7 +105,7 @@ class Evidence:
         if self.run.forged_lines:
             reasons.append(f"{self.run.forged_lines} line(s) of the run's record were not written by the grader")
         if self.run.integrity.status == "tampered":
-            reasons.extend(note for note in self.run.integrity.notes if "after the grader saved it" in note)
+            reasons.extend(self.run.integrity.notes)
         for fact in self.static.of("tamper"):
             reasons.append(f"line {self.location(fact).line}: {fact.name}")
         return "; ".join(reasons[:5])

@@ -1,11 +1,16 @@
 """The trusted inspector: a process that runs no student code and reads the saved ``.keras`` models.
 
-``python -m grader.inspector REQUEST.json OUT.json``. The request names the artifacts (in the
-order the run saved them) and the pretrained bases the run built (model name -> architecture).
-Each artifact is loaded with Keras safe mode (no Lambda bytecode, no arbitrary imports) and
-without its optimizer; the inspector describes it with the same code the harness uses for the
-trace and fingerprints every layer's weights, so the parent can compare the two records without
-TensorFlow. The parent runs this in the same sandbox as student code: the files are untrusted.
+``python -m grader.inspector ARTIFACTS WORK OUT.json``, with the request as JSON on standard input:
+``{"artifacts": [file names, in the order the run saved them], "bases": {model name: architecture}}``.
+
+The parent starts it beside the student's run, so TensorFlow's import and the loading of every
+model but the newest overlap the training; the request comes (and standard input closes) when the
+run has ended. Each file is copied into ``WORK`` and hashed (the copy is what gets loaded, so the
+hash names exactly what was inspected), then loaded with Keras safe mode (no Lambda bytecode, no
+arbitrary imports) and without its optimizer. The inspector describes each model with the same code
+the harness uses for the trace and fingerprints every layer's weights, so the parent can compare
+the two records without TensorFlow. It runs in the same sandbox as student code: the files are
+untrusted.
 """
 
 from __future__ import annotations
@@ -13,6 +18,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import select
+import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,39 +28,104 @@ from typing import Any
 import numpy as np
 
 _MAX_MODELS = 16
+_MAX_BYTES = 600 * 2**20
+_SAVED = re.compile(r"^\d{2}-(compile|fit\d+)\.keras$")
+_POLL_SECONDS = 0.5
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print("usage: python -m grader.inspector REQUEST.json OUT.json", file=sys.stderr)
+    if len(argv) != 3:
+        print("usage: python -m grader.inspector ARTIFACTS WORK OUT.json  (request on standard input)", file=sys.stderr)
         return 2
-    request = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    artifacts, work, out = Path(argv[0]), Path(argv[1]), Path(argv[2])
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
+    loaded: dict[str, Loaded] = {}
+    request = _request_if_sent()
+    while request is None:
+        names = sorted(name for name in os.listdir(artifacts) if _SAVED.match(name))[:_MAX_MODELS]
+        # The harness saves one file at a time: all but the newest are complete while the run goes on.
+        for name in names[:-1]:
+            if name not in loaded:
+                loaded[name] = Loaded.read(keras, artifacts / name, work)
+        request = _request_if_sent()
     bases = {str(name): {"architecture": architecture} for name, architecture in request.get("bases", {}).items()}
-    inspected = [inspect_artifact(keras, Path(path), bases) for path in request.get("artifacts", [])[:_MAX_MODELS]]
-    Path(argv[1]).write_text(json.dumps({"models": inspected}), encoding="utf-8")
+    report = []
+    for name in [Path(str(name)).name for name in request.get("artifacts", [])][:_MAX_MODELS]:
+        if name not in loaded and os.path.lexists(artifacts / name):
+            loaded[name] = Loaded.read(keras, artifacts / name, work)
+        report.append(loaded[name].describe(bases) if name in loaded else {"file": name, "error": "not found"})
+    out.write_text(json.dumps({"models": report}), encoding="utf-8")
     return 0
 
 
-def inspect_artifact(keras: Any, path: Path, bases: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Describe one saved model, or say why it could not be loaded safely."""
-    from grader.harness.snapshot import describe_model, layer_weights
+def _request_if_sent() -> dict[str, Any] | None:
+    """The request, once the parent has written it; None while standard input is still open and empty."""
+    readable, _, _ = select.select([sys.stdin], [], [], _POLL_SECONDS)
+    if not readable:
+        return None
+    text = sys.stdin.read()
+    try:
+        request = json.loads(text) if text.strip() else {}
+    except ValueError:
+        request = {}
+    return request if isinstance(request, dict) else {}
 
+
+class Loaded:
+    """One saved model as loaded here (or why it could not be), with the SHA-256 of its bytes."""
+
+    def __init__(self, name: str, sha256: str, model: Any = None, weights: dict[str, Any] | None = None,
+                 error: str = "") -> None:
+        self.name, self.sha256, self.model, self.weights, self.error = name, sha256, model, weights, error
+
+    @classmethod
+    def read(cls, keras: Any, path: Path, work: Path) -> Loaded:
+        from grader.harness.snapshot import layer_weights
+
+        try:
+            data = _read_regular_file(path)
+        except OSError as error:
+            return cls(path.name, "", error=f"could not read the file: {error.strerror or error}")
+        sha256 = hashlib.sha256(data).hexdigest()
+        copy = work / path.name
+        copy.write_bytes(data)
+        try:
+            model = keras.saving.load_model(copy, compile=False, safe_mode=True)
+            weights = {layer: {name: _digest(value) for name, value in variables}
+                       for layer, variables in layer_weights(model).items()}
+        except Exception as error:  # noqa: BLE001 - any failure is this file's verdict, not a crash
+            return cls(path.name, sha256, error=f"{type(error).__name__}: {_first_sentence(str(error))}")
+        finally:
+            copy.unlink(missing_ok=True)
+        return cls(path.name, sha256, model, weights)
+
+    def describe(self, bases: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        from grader.harness.snapshot import describe_model
+
+        if self.model is None:
+            return {"file": self.name, "sha256": self.sha256, "error": self.error}
+        known = {id(layer): bases[layer.name] for layer in _nested(self.model) if layer.name in bases}
+        try:
+            description = json.loads(json.dumps(describe_model(self.model, known), default=str))
+        except Exception as error:  # noqa: BLE001
+            problem = f"could not describe the loaded model: {type(error).__name__}: {_first_sentence(str(error))}"
+            return {"file": self.name, "sha256": self.sha256, "error": problem}
+        return {"file": self.name, "sha256": self.sha256, "model": description, "weights": self.weights}
+
+
+def _read_regular_file(path: Path) -> bytes:
+    """The bytes of a regular file (never through a link, never more than ``_MAX_BYTES``)."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     try:
-        model = keras.saving.load_model(path, compile=False, safe_mode=True)
-    except Exception as error:  # noqa: BLE001 - any failure is this artifact's verdict, not a crash
-        return {"file": path.name, "error": f"{type(error).__name__}: {_first_sentence(str(error))}"}
-    known = {id(layer): bases[layer.name] for layer in _nested(model) if layer.name in bases}
-    try:
-        description = json.loads(json.dumps(describe_model(model, known), default=str))
-        weights = {layer: {name: _digest(value) for name, value in variables}
-                   for layer, variables in layer_weights(model).items()}
-    except Exception as error:  # noqa: BLE001
-        problem = f"could not describe the loaded model: {type(error).__name__}: {_first_sentence(str(error))}"
-        return {"file": path.name, "error": problem}
-    return {"file": path.name, "model": description, "weights": weights}
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_BYTES:
+            raise OSError(0, "not a regular file of a sensible size")
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
+            return handle.read(_MAX_BYTES)
+    finally:
+        os.close(descriptor)
 
 
 def _first_sentence(text: str) -> str:

@@ -40,6 +40,20 @@ def artifact_digests(artifacts: Path, events: tuple[Event, ...]) -> tuple[list[P
     return intact, notes
 
 
+def inspection_mismatches(events: tuple[Event, ...], inspected: Inspected) -> list[str]:
+    """Notes on files the inspector read differently from how the grader saved them: changed while
+    the run went on, or not where they were saved (their folder replaced under the inspector)."""
+    recorded = {Path(e["artifact"]["file"]).name: e["artifact"].get("sha256") for e in events
+                if isinstance(e.get("artifact"), dict) and isinstance(e["artifact"].get("file"), str)}
+    notes = []
+    for name, entry in inspected.items():
+        if entry.get("error") == "not found":
+            notes.append(f"the saved model {name} was moved away while the run went on")
+        elif name in recorded and entry.get("sha256") and entry["sha256"] != recorded[name]:
+            notes.append(f"the saved model {name} was changed after the grader saved it")
+    return notes
+
+
 def base_names(events: tuple[Event, ...]) -> dict[str, str]:
     """Pretrained bases the run built: model name -> architecture (for the inspector's summaries)."""
     return {str(e["model_name"]): str(e.get("architecture")) for e in events
@@ -86,7 +100,7 @@ def reconcile(events: tuple[Event, ...], inspected: Inspected, tampered: list[st
 
 def _verdict(compared: int, notes: list[str], unloadable: list[str], tampered: list[str]) -> Integrity:
     if tampered:
-        return Integrity("tampered", tuple(tampered + notes), compared)
+        return Integrity("tampered", tuple(tampered), compared)
     if notes:
         return Integrity("corrected", tuple(notes[:10]), compared)
     if unloadable and not compared:

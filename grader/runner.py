@@ -24,13 +24,14 @@ from grader.errors import SubmissionError
 from grader.harness.config import HarnessConfig
 from grader.harness.trace import verify
 from grader.intake import Program, read_program
-from grader.integrity import artifact_digests, base_names, reconcile
+from grader.integrity import artifact_digests, base_names, inspection_mismatches, reconcile
 from grader.offline.prepare import ensure_offline_assets
 from grader.offline.synthetic import SyntheticDataset, ensure_dataset, ensure_zip
 from grader.results import Integrity, RunResult, RunStatus
 from grader.rubric import RunBudget
-from grader.sandbox import (ChildOutcome, Isolation, Limits, available_isolation, bwrap_command, drops_privileges,
-                            prepare_scratch_owner, python_executable, run_child, run_uid)
+from grader.sandbox import (ChildOutcome, Isolation, Limits, StartedChild, available_isolation, bwrap_command,
+                            drops_privileges, finish_child, prepare_scratch_owner, python_executable, run_child,
+                            run_uid, start_child)
 
 _MAX_TRACE_BYTES = 20 * 2**20
 _MAX_EVENTS = 20_000
@@ -134,58 +135,72 @@ def _run_in(work: Path, program: Program, settings: RunSettings, isolation: Isol
             readable.append(settings.weights_file)
         command = _with_grader_mount(bwrap_command(command, scratch, readable, env, uid))
     limits = replace(settings.limits, timeout_seconds=settings.budget.timeout_seconds)
+    artifacts = scratch / ".grader" / "artifacts"
+    inspector = _start_inspector(artifacts, work / "inspect", settings, isolation) if settings.save_models else None
     outcome = run_child(command, scratch, env, limits, logs, pass_fds=(config.key_fd,))
     result = _result(outcome, scratch, program, isolation, key)
-    if settings.save_models:
-        result = _confirm(result, scratch / ".grader" / "artifacts", work / "inspect", settings, isolation)
+    if inspector is not None:
+        result = _confirm(result, artifacts, inspector)
     if keep is None:
         return replace(result, artifacts=())
     return replace(result, artifacts=_keep(scratch, logs, keep))
 
 
-def _confirm(result: RunResult, artifacts: Path, inspect: Path, settings: RunSettings, isolation: Isolation) -> RunResult:
-    """Check the trace against the saved models in the trusted inspector; the trace loses where they differ."""
+_INSPECT_SECONDS = 180.0  # after the run's own time limit
+_MAX_INSPECTION_BYTES = 4 * 2**20
+
+
+@dataclass(frozen=True)
+class _Inspector:
+    child: StartedChild
+    report: Path
+
+
+def _start_inspector(artifacts: Path, inspect: Path, settings: RunSettings, isolation: Isolation) -> _Inspector:
+    """Start ``grader.inspector`` beside the run, in the sandbox (the files are untrusted; the code is ours).
+
+    It imports TensorFlow and loads each saved model while the run goes on; ``_confirm`` sends
+    the request once the run has ended."""
+    inspect.mkdir()
+    report = inspect / "inspection.json"
+    uid = run_uid() if drops_privileges(isolation) else None
+    if uid is not None:
+        prepare_scratch_owner(inspect, uid)
+    env = _child_env(inspect, isolation, settings)
+    command = [python_executable(), "-m", "grader.inspector", str(artifacts), str(inspect), str(report)]
+    if isolation == "bwrap":
+        readable = [Path(p) for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}] + [artifacts]
+        command = _with_grader_mount(bwrap_command(command, inspect, readable, env, uid))
+    limits = replace(settings.limits, timeout_seconds=settings.budget.timeout_seconds + _INSPECT_SECONDS)
+    return _Inspector(start_child(command, inspect, env, limits, inspect.parent / "inspect-logs", stdin_pipe=True),
+                      report)
+
+
+def _confirm(result: RunResult, artifacts: Path, inspector: _Inspector) -> RunResult:
+    """Check the trace against the saved models, as the inspector read them; the trace loses where
+    they differ."""
     intact, tampered = artifact_digests(artifacts, result.trace)
-    inspected: dict[str, dict[str, Any]] = {}
-    problem = ""
-    if intact:
-        inspected, problem = _run_inspector(intact, artifacts, inspect, base_names(result.trace), settings, isolation)
+    request = {"artifacts": [path.name for path in intact], "bases": base_names(result.trace)}
+    outcome = finish_child(inspector.child, json.dumps(request).encode())
+    inspected, problem = _read_inspection(outcome, inspector.report) if intact else ({}, "")
+    tampered += inspection_mismatches(result.trace, inspected)
     events, integrity = reconcile(result.trace, inspected, tampered)
     if problem and integrity.status != "tampered":
         integrity = Integrity("unverified", (problem,))
     return replace(result, trace=events, integrity=integrity)
 
 
-_INSPECT_LIMITS = Limits(timeout_seconds=180.0)
-_MAX_INSPECTION_BYTES = 4 * 2**20
-
-
-def _run_inspector(models: list[Path], artifacts: Path, inspect: Path, bases: dict[str, str],
-                   settings: RunSettings, isolation: Isolation) -> tuple[dict[str, dict[str, Any]], str]:
-    """Run ``grader.inspector`` over ``models`` in the sandbox (the files are untrusted; the code is ours).
-
-    Returns what it derived by file name, or a sentence saying why it could not."""
-    inspect.mkdir()
-    request, out = inspect / "request.json", inspect / "inspection.json"
-    request.write_text(json.dumps({"artifacts": [str(path) for path in models], "bases": bases}), encoding="utf-8")
-    uid = run_uid() if drops_privileges(isolation) else None
-    if uid is not None:
-        prepare_scratch_owner(inspect, uid)
-    env = _child_env(inspect, isolation, settings)
-    command = [python_executable(), "-m", "grader.inspector", str(request), str(out)]
-    if isolation == "bwrap":
-        readable = [Path(p) for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}] + [artifacts]
-        command = _with_grader_mount(bwrap_command(command, inspect, readable, env, uid))
-    outcome = run_child(command, inspect, env, _INSPECT_LIMITS, inspect.parent / "inspect-logs")
-    if (outcome.timed_out or outcome.returncode != 0 or out.is_symlink() or not out.is_file()
-            or out.stat().st_size > _MAX_INSPECTION_BYTES):
+def _read_inspection(outcome: ChildOutcome, report: Path) -> tuple[dict[str, dict[str, Any]], str]:
+    """What the inspector derived, by file name; or a sentence saying why there is nothing."""
+    if (outcome.timed_out or outcome.returncode != 0 or report.is_symlink() or not report.is_file()
+            or report.stat().st_size > _MAX_INSPECTION_BYTES):
         last = (outcome.stderr.strip().splitlines() or ["no output"])[-1][:200]
         return {}, f"the saved models could not be inspected ({'timed out' if outcome.timed_out else last})"
     try:
-        models_found = json.loads(out.read_text(encoding="utf-8")).get("models", [])
+        models = json.loads(report.read_text(encoding="utf-8")).get("models", [])
     except ValueError:
         return {}, "the inspector's report could not be read"
-    return {str(entry.get("file")): entry for entry in models_found if isinstance(entry, dict)}, ""
+    return {str(entry.get("file")): entry for entry in models if isinstance(entry, dict)}, ""
 
 
 _NOT_COPIED = {"grading-results", ".grader", "__pycache__", ".git", ".venv", "venv", "env", "node_modules",

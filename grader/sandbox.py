@@ -166,31 +166,61 @@ def _limit_child(limits: Limits) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def run_child(command: list[str], cwd: Path, env: dict[str, str], limits: Limits, logs: Path,
-              pass_fds: tuple[int, ...] = ()) -> ChildOutcome:
-    """Run ``command`` with ``limits``; stdout/stderr go to files in ``logs`` (outside the scratch).
+@dataclass(frozen=True)
+class StartedChild:
+    """A child started by ``start_child``, to be ended by ``finish_child``."""
 
-    ``pass_fds`` stay open in the child (and are closed here once it has started)."""
+    process: subprocess.Popen
+    started: float
+    limits: Limits
+    logs: Path
+
+
+def start_child(command: list[str], cwd: Path, env: dict[str, str], limits: Limits, logs: Path,
+                pass_fds: tuple[int, ...] = (), stdin_pipe: bool = False) -> StartedChild:
+    """Start ``command`` with ``limits``; stdout/stderr go to files in ``logs`` (outside the scratch).
+
+    ``pass_fds`` stay open in the child (and are closed here once it has started). With
+    ``stdin_pipe``, ``finish_child`` can hand the child its input."""
     logs.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with open(logs / "stdout", "wb") as out, open(logs / "stderr", "wb") as err:
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err,
+                                   stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
                                    start_new_session=True, preexec_fn=lambda: _limit_child(limits),
                                    pass_fds=pass_fds)
-        for fd in pass_fds:
-            os.close(fd)
-        timed_out = False
+    for fd in pass_fds:
+        os.close(fd)
+    return StartedChild(process, started, limits, logs)
+
+
+def finish_child(child: StartedChild, stdin_data: bytes | None = None) -> ChildOutcome:
+    """Give the child its input (if any), wait until it ends or its time is up, kill its whole group."""
+    process, limits = child.process, child.limits
+    if process.stdin is not None:
         try:
-            process.wait(timeout=limits.timeout_seconds)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-        finally:
-            kill_group(process.pid)
-            process.wait()
+            process.stdin.write(stdin_data or b"")
+            process.stdin.close()
+        except OSError:  # it has already ended
+            pass
+    timed_out = False
+    try:
+        process.wait(timeout=max(0.0, limits.timeout_seconds - (time.monotonic() - child.started)))
+    except subprocess.TimeoutExpired:
+        timed_out = True
+    finally:
+        kill_group(process.pid)
+        process.wait()
     code = process.returncode
     signal_name = signal.Signals(-code).name if code is not None and code < 0 else None
-    return ChildOutcome(code, timed_out, time.monotonic() - started, _read_capped(logs / "stdout", limits),
-                        _read_capped(logs / "stderr", limits), signal_name)
+    return ChildOutcome(code, timed_out, time.monotonic() - child.started, _read_capped(child.logs / "stdout", limits),
+                        _read_capped(child.logs / "stderr", limits), signal_name)
+
+
+def run_child(command: list[str], cwd: Path, env: dict[str, str], limits: Limits, logs: Path,
+              pass_fds: tuple[int, ...] = ()) -> ChildOutcome:
+    """Run ``command`` with ``limits`` to its end (or its timeout); see ``start_child``."""
+    return finish_child(start_child(command, cwd, env, limits, logs, pass_fds))
 
 
 def kill_group(pid: int) -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from grader.evidence import Evidence
 from grader.harness.snapshot import file_digest
-from grader.integrity import artifact_digests, reconcile
+from grader.integrity import artifact_digests, inspection_mismatches, reconcile
 from grader.results import Integrity, RunResult, RunStatus
 from grader.scoring import score_checks
 from grader.static import StaticEvidence
@@ -120,14 +122,27 @@ def saved_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def test_the_inspector_derives_layers_and_flags_itself_and_refuses_unsafe_files(saved_models: Path) -> None:
-    from grader.inspector import main
-
-    request = saved_models / "request.json"
-    request.write_text(json.dumps({"artifacts": [str(saved_models / "01-compile.keras"),
-                                                 str(saved_models / "02-compile.keras")], "bases": {}}))
-    assert main([str(request), str(saved_models / "out.json")]) == 0
-    plain, unsafe = json.loads((saved_models / "out.json").read_text())["models"]
+def test_the_inspector_derives_layers_and_flags_itself_and_refuses_unsafe_files(saved_models: Path,
+                                                                                 tmp_path: Path) -> None:
+    request = {"artifacts": ["01-compile.keras", "02-compile.keras", "03-fit1.keras"], "bases": {}}
+    subprocess.run([sys.executable, "-m", "grader.inspector", str(saved_models), str(tmp_path), str(tmp_path / "out.json")],
+                   input=json.dumps(request), text=True, check=True, timeout=300)
+    plain, unsafe, missing = json.loads((tmp_path / "out.json").read_text())["models"]
     assert [(layer["path"], layer["trainable"]) for layer in plain["model"]["layers"]] == [("hidden", False), ("out", True)]
     assert set(plain["weights"]) == {"hidden", "out"} and set(plain["weights"]["out"]) == {"kernel", "bias"}
+    assert plain["sha256"] == file_digest(saved_models / "01-compile.keras")
     assert "error" in unsafe and "`Lambda` layer" in unsafe["error"]
+    assert missing == {"file": "03-fit1.keras", "error": "not found"}
+
+
+def test_a_model_the_inspector_read_differently_is_tampering() -> None:
+    events = ({"kind": "compile", "artifact": {"file": "01-compile.keras", "sha256": "aaa"}},
+              {"kind": "fit", "artifact": {"file": "02-fit1.keras", "sha256": "bbb"}})
+    inspected = {"01-compile.keras": {"file": "01-compile.keras", "sha256": "zzz", "model": {}, "weights": {}},
+                 "02-fit1.keras": {"file": "02-fit1.keras", "error": "not found"}}
+    assert inspection_mismatches(events, inspected) == [
+        "the saved model 01-compile.keras was changed after the grader saved it",
+        "the saved model 02-fit1.keras was moved away while the run went on"]
+    inspected["01-compile.keras"]["sha256"] = "aaa"
+    del inspected["02-fit1.keras"]
+    assert inspection_mismatches(events, inspected) == []
