@@ -1,13 +1,13 @@
 """Confirm the run's record against the models it saved, on the trusted side.
 
 The harness records each model's structure in the (signed) trace and saves the model as
-``.keras`` at every compile and after every fit, with the file's SHA-256 in the trace. After the
-run, the trusted inspector (``grader.inspector``, which runs no student code) loads those files in
-Keras safe mode and describes them itself. ``reconcile`` compares the two: layers and trainable
-flags at each compile and fit, and which layers' weights each fit changed. Where they disagree
-the trace loses: the event is rewritten from the saved model and the result says so. A saved
-file that no longer matches its recorded digest was replaced after the grader saved it: that is
-tampering.
+``.keras`` at every compile and after every fit, with the file's SHA-256 in the trace. The trusted
+inspector (``grader.inspector``, which runs no student code, started beside the run) loads those
+files in Keras safe mode and describes them itself. ``reconcile`` compares the two: layers and
+trainable flags at each compile and fit, and which layers' weights each fit changed. Where they
+disagree the trace loses: the event is rewritten from the saved model and the result says so. A
+saved file that no longer matches its recorded digest, or that the inspector read differently,
+was changed after the grader saved it: that is tampering.
 """
 
 from __future__ import annotations
