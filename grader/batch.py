@@ -22,7 +22,7 @@ from grader.atomic import write_text
 from grader.grading import grade_submission
 from grader.results import Grade, Submission
 from grader.rubric import Rubric
-from grader.runner import RunSettings
+from grader.runner import RunSettings, sweep_stale_scratch
 
 Progress = Callable[[str, Grade | None], None]  # (submission id, grade when finished)
 
@@ -75,6 +75,7 @@ def grade_batch(submissions: Iterable[Submission], rubric: Rubric, settings: Run
                 jobs: int = 1, force: bool = False, progress: Progress | None = None,
                 executor: Executor | None = None) -> list[Grade]:
     """Grade every submission (reusing unchanged saved results unless ``force``); keep their order."""
+    sweep_stale_scratch(settings.work_root)  # an earlier grader killed mid-run could not clean up
     submissions = list(submissions)
     results: dict[str, Grade] = {}
     pending: list[tuple[Submission, str]] = []

@@ -77,11 +77,36 @@ def run_submission(code: Path, settings: RunSettings, keep: Path | None = None,
                         trace=({"kind": "exception", "type": "SyntaxError", "message": problem.msg,
                                 "file": code.name, "line": line, "cell": cell},))
     isolation = available_isolation(settings.isolation)
-    work = Path(tempfile.mkdtemp(prefix="grade-", dir=settings.work_root))
+    work = Path(tempfile.mkdtemp(prefix=f"grade-{os.getpid()}-", dir=settings.work_root))
     try:
         return _run_in(work, program, settings, isolation, keep, files)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def sweep_stale_scratch(root: Path | None = None) -> list[Path]:
+    """Remove scratch folders left by graders that were killed mid-run (their process is gone).
+
+    Each folder is named ``grade-<grader pid>-...``; folders of live graders are kept. Returns
+    what was removed."""
+    removed = []
+    for folder in Path(root or tempfile.gettempdir()).glob("grade-*-*"):
+        pid = folder.name.split("-")[1]
+        if not pid.isdigit() or folder.is_symlink() or not folder.is_dir() or _alive(int(pid)):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 
 
 def _not_run(status: RunStatus, reason: str, trace: tuple[dict[str, Any], ...] = ()) -> RunResult:

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -155,12 +156,16 @@ def test_batch_killed_midway_resumes_without_losing_or_repeating(tmp_path: Path)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(list(saved.glob("*.json"))) < 1:
         time.sleep(0.2)
+    time.sleep(1)  # the next submission's run has started
     os.killpg(first.pid, signal.SIGKILL)
     first.wait()
     done_before = {p.name: p.stat().st_mtime_ns for p in saved.glob("*.json")}
     assert 1 <= len(done_before) < 3
+    left_behind = list(Path(tempfile.gettempdir()).glob(f"grade-{first.pid}-*"))
+    assert left_behind  # a killed grader cannot clean up its scratch folder...
     again = subprocess.run(command, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
+    assert not any(folder.exists() for folder in left_behind)  # ...so the next batch sweeps it
     assert sorted(p.name for p in saved.glob("*.json")) == ["a.json", "b.json", "c.json"]
     for name, mtime in done_before.items():
         assert (saved / name).stat().st_mtime_ns == mtime  # not graded twice
@@ -168,3 +173,17 @@ def test_batch_killed_midway_resumes_without_losing_or_repeating(tmp_path: Path)
     assert [s["id"] for s in results["submissions"]] == ["a", "b", "c"]
     for name in ("grades.csv", "report.html", "feedback/a.md", "feedback/a.html"):
         assert (out / name).is_file()
+
+
+def test_a_batch_sweeps_scratch_folders_of_killed_graders(tmp_path: Path) -> None:
+    from grader.runner import sweep_stale_scratch
+
+    ended = subprocess.Popen(["true"])
+    ended.wait()  # ended and reaped: its pid names a grader that is gone
+    stale = tmp_path / f"grade-{ended.pid}-abc123"
+    live = tmp_path / f"grade-{os.getpid()}-def456"
+    unrelated = tmp_path / "grade-notes"
+    for folder in (stale, live, unrelated):
+        (folder / "scratch").mkdir(parents=True)
+    assert sweep_stale_scratch(tmp_path) == [stale]
+    assert not stale.exists() and live.exists() and unrelated.exists()
