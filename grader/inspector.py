@@ -22,6 +22,7 @@ import re
 import select
 import stat
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -73,12 +74,15 @@ def _request_if_sent() -> dict[str, Any] | None:
     return request if isinstance(request, dict) else {}
 
 
+@dataclass(frozen=True)
 class Loaded:
     """One saved model as loaded here (or why it could not be), with the SHA-256 of its bytes."""
 
-    def __init__(self, name: str, sha256: str, model: Any = None, weights: dict[str, Any] | None = None,
-                 error: str = "") -> None:
-        self.name, self.sha256, self.model, self.weights, self.error = name, sha256, model, weights, error
+    name: str
+    sha256: str
+    model: Any = None
+    weights: dict[str, Any] | None = None
+    error: str = ""
 
     @classmethod
     def read(cls, keras: Any, path: Path, work: Path) -> Loaded:

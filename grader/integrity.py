@@ -23,17 +23,25 @@ Event = dict[str, Any]
 Inspected = dict[str, dict[str, Any]]  # artifact file name -> what the inspector derived
 
 
+def _saved_file(event: Event) -> str | None:
+    """The file name of the model an event's record says was saved, if any."""
+    record = event.get("artifact")
+    if isinstance(record, dict) and isinstance(record.get("file"), str):
+        return Path(record["file"]).name
+    return None
+
+
 def artifact_digests(artifacts: Path, events: tuple[Event, ...]) -> tuple[list[Path], list[str]]:
     """The recorded artifacts whose files match their digests, in order; and notes on any that do not."""
     intact, notes = [], []
     for event in events:
-        record = event.get("artifact")
-        if not isinstance(record, dict) or not isinstance(record.get("file"), str):
+        name = _saved_file(event)
+        if name is None:
             continue
-        path = artifacts / Path(record["file"]).name
+        path = artifacts / name
         if path.is_symlink() or not path.is_file():
-            notes.append(f"the saved model {path.name} was deleted or replaced by a link after the grader saved it")
-        elif file_digest(path) != record.get("sha256"):
+            notes.append(f"the saved model {name} was deleted or replaced by a link after the grader saved it")
+        elif file_digest(path) != event["artifact"].get("sha256"):
             notes.append(f"the saved model {path.name} was replaced after the grader saved it")
         else:
             intact.append(path)
@@ -43,8 +51,7 @@ def artifact_digests(artifacts: Path, events: tuple[Event, ...]) -> tuple[list[P
 def inspection_mismatches(events: tuple[Event, ...], inspected: Inspected) -> list[str]:
     """Notes on files the inspector read differently from how the grader saved them: changed while
     the run went on, or not where they were saved (their folder replaced under the inspector)."""
-    recorded = {Path(e["artifact"]["file"]).name: e["artifact"].get("sha256") for e in events
-                if isinstance(e.get("artifact"), dict) and isinstance(e["artifact"].get("file"), str)}
+    recorded = {name: event["artifact"].get("sha256") for event in events if (name := _saved_file(event))}
     notes = []
     for name, entry in inspected.items():
         if entry.get("error") == "not found":
@@ -71,8 +78,7 @@ def reconcile(events: tuple[Event, ...], inspected: Inspected, tampered: list[st
     compared = 0
     previous: dict[Any, dict[str, Any]] = {}  # model id -> its latest inspected save
     for event in corrected:
-        record = event.get("artifact")
-        saved = inspected.get(Path(record["file"]).name) if isinstance(record, dict) and record.get("file") else None
+        saved = inspected.get(_saved_file(event) or "")
         if saved is None:
             continue
         if "error" in saved:

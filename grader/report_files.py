@@ -61,8 +61,9 @@ def feedback_markdown(grade: Grade, rubric: Rubric) -> str:
             lines.append(f"  - found *{found['concept']}*: \"{found['sentence'][:200]}\"")
         if answer.missing:
             lines.append(f"  - missing: {', '.join(answer.missing)}")
-    if grade.integrity_warning():
-        lines += ["", "## Integrity", "", f"- {grade.integrity_warning()}"]
+    warning = grade.integrity_warning()
+    if warning:
+        lines += ["", "## Integrity", "", f"- {warning}"]
     notes = grade.environment.get("accommodations") or []
     if notes:
         lines += ["", "## How your code was run", ""] + [f"- {note}" for note in notes]

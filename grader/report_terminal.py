@@ -60,8 +60,9 @@ class GradeReport:
         elif passed:
             yield Text(f"\nPassed ({len(passed)}): " + ", ".join(c.id for c in passed), style="green")
         yield from self._answers()
-        if grade.integrity_warning():
-            yield Text(f"\nIntegrity: {grade.integrity_warning()}", style="bold yellow")
+        warning = grade.integrity_warning()
+        if warning:
+            yield Text(f"\nIntegrity: {warning}", style="bold yellow")
         notes = grade.environment.get("accommodations") or []
         if notes:
             yield Text("\nRun here with:", style="dim")

@@ -148,17 +148,11 @@ def _run_in(work: Path, program: Program, settings: RunSettings, isolation: Isol
         eval_steps=settings.budget.eval_steps, seed=settings.seed, save_models=settings.save_models,
         key_fd=_key_pipe(key))
     config.write(control / "config.json")
-    uid = run_uid() if drops_privileges(isolation) else None
-    if uid is not None:
-        prepare_scratch_owner(scratch, uid)
     env = {**_child_env(scratch, isolation, settings), "GRADER_CACHE": str(cache)}
-    command = [python_executable(), "-m", "grader.harness", str(control / "config.json")]
-    if isolation == "bwrap":
-        readable = [Path(p) for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}]
-        readable += [control, root, zip_path.parent, cache / "weights"]
-        if settings.weights_file:
-            readable.append(settings.weights_file)
-        command = _with_grader_mount(bwrap_command(command, scratch, readable, env, uid))
+    readable = [control, root, zip_path.parent, cache / "weights"]
+    if settings.weights_file:
+        readable.append(settings.weights_file)
+    command = _grader_command(["grader.harness", str(control / "config.json")], scratch, readable, env, isolation)
     limits = replace(settings.limits, timeout_seconds=settings.budget.timeout_seconds)
     artifacts = scratch / ".grader" / "artifacts"
     inspector = _start_inspector(artifacts, work / "inspect", settings, isolation) if settings.save_models else None
@@ -188,14 +182,9 @@ def _start_inspector(artifacts: Path, inspect: Path, settings: RunSettings, isol
     the request once the run has ended."""
     inspect.mkdir()
     report = inspect / "inspection.json"
-    uid = run_uid() if drops_privileges(isolation) else None
-    if uid is not None:
-        prepare_scratch_owner(inspect, uid)
     env = _child_env(inspect, isolation, settings)
-    command = [python_executable(), "-m", "grader.inspector", str(artifacts), str(inspect), str(report)]
-    if isolation == "bwrap":
-        readable = [Path(p) for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}] + [artifacts]
-        command = _with_grader_mount(bwrap_command(command, inspect, readable, env, uid))
+    command = _grader_command(["grader.inspector", str(artifacts), str(inspect), str(report)], inspect, [artifacts],
+                              env, isolation)
     limits = replace(settings.limits, timeout_seconds=settings.budget.timeout_seconds + _INSPECT_SECONDS)
     return _Inspector(start_child(command, inspect, env, limits, inspect.parent / "inspect-logs", stdin_pipe=True),
                       report)
@@ -229,7 +218,8 @@ def _read_inspection(outcome: ChildOutcome, report: Path) -> tuple[dict[str, dic
 
 
 _NOT_COPIED = {"grading-results", ".grader", "__pycache__", ".git", ".venv", "venv", "env", "node_modules",
-               ".ipynb_checkpoints", "data", "dataset", "datasets", "cats_and_dogs_filtered", "PetImages", "training_set", "test_set"}
+               ".ipynb_checkpoints", "data", "dataset", "datasets", "cats_and_dogs_filtered", "PetImages",
+               "training_set", "test_set"}
 _MAX_COPIED_FILE = 5 * 2**20
 
 
@@ -250,6 +240,21 @@ def _ignore_large(folder: str, names: list[str]) -> list[str]:
         if name in _NOT_COPIED or (path.is_file() and path.stat().st_size > _MAX_COPIED_FILE):
             skipped.append(name)
     return skipped
+
+
+def _grader_command(module: list[str], writable: Path, readable: list[Path], env: dict[str, str],
+                    isolation: Isolation) -> list[str]:
+    """``python -m`` one of the grader's modules as a child: under bwrap, it sees only the Python
+    environment, the ``grader`` package, ``readable`` (read-only) and ``writable``; when the grader
+    is root, ``writable`` is given to a user id of the child's own, which it runs as."""
+    command = [python_executable(), "-m", *module]
+    uid = run_uid() if drops_privileges(isolation) else None
+    if uid is not None:
+        prepare_scratch_owner(writable, uid)
+    if isolation != "bwrap":
+        return command
+    python = [Path(p) for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}]
+    return _with_grader_mount(bwrap_command(command, writable, python + readable, env, uid))
 
 
 def _with_grader_mount(command: list[str]) -> list[str]:
