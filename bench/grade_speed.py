@@ -43,7 +43,8 @@ def floor_seconds() -> float:
 def main() -> None:
     from grader.discover import discover
     from grader.rubric import load_rubric
-    from grader.runner import RunSettings, run_submission
+    from grader.run.runner import run_submission
+    from grader.run.settings import RunSettings
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3, help="floor measurements")

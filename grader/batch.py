@@ -22,7 +22,8 @@ from grader.atomic import write_text
 from grader.grading import grade_submission
 from grader.results import Grade, Submission
 from grader.rubric import Rubric
-from grader.runner import RunSettings, sweep_stale_scratch
+from grader.run.scratch import sweep_stale_scratch
+from grader.run.settings import RunSettings
 
 Progress = Callable[[str, Grade | None], None]  # (submission id, grade when finished)
 
@@ -65,9 +66,9 @@ def load_saved(out: Path, submission: Submission, expected: str) -> Grade | None
     return Grade.from_dict(saved["grade"], saved.get("environment"))
 
 
-def save(out: Path, submission: Submission, grade: Grade, print_: str) -> None:
+def save(out: Path, submission: Submission, grade: Grade, digest: str) -> None:
     """Write one submission's grade atomically (a kill leaves the old file or the new, never half)."""
-    document = {"fingerprint": print_, "grade": grade.to_dict(), "environment": grade.environment}
+    document = {"fingerprint": digest, "grade": grade.to_dict(), "environment": grade.environment}
     write_text(_result_path(out, submission), json.dumps(document))
 
 
@@ -78,26 +79,26 @@ def grade_batch(submissions: Iterable[Submission], rubric: Rubric, settings: Run
     sweep_stale_scratch(settings.work_root)  # an earlier grader killed mid-run could not clean up
     submissions = list(submissions)
     results: dict[str, Grade] = {}
-    pending: list[tuple[Submission, str]] = []
+    pending: list[tuple[Submission, str]] = []  # with their fingerprints
     for submission in submissions:
-        print_ = fingerprint(submission, rubric, settings)
-        saved = None if force else load_saved(out, submission, print_)
+        expected = fingerprint(submission, rubric, settings)
+        saved = None if force else load_saved(out, submission, expected)
         if saved is not None:
             results[submission.id] = saved
             if progress:
                 progress(submission.id, saved)
         else:
-            pending.append((submission, print_))
+            pending.append((submission, expected))
     own = executor is None
     pool = executor or ThreadPoolExecutor(max_workers=max(1, jobs))
     try:
         futures: dict[Future, tuple[Submission, str]] = {
-            pool.submit(grade_submission, submission, rubric, settings): (submission, print_)
-            for submission, print_ in pending}
+            pool.submit(grade_submission, submission, rubric, settings): (submission, expected)
+            for submission, expected in pending}
         for future in as_completed(futures):
-            submission, print_ = futures[future]
+            submission, expected = futures[future]
             grade = future.result()  # grade_submission never raises
-            save(out, submission, grade, print_)
+            save(out, submission, grade, expected)
             results[submission.id] = grade
             if progress:
                 progress(submission.id, grade)

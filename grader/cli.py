@@ -18,25 +18,52 @@ from typing import Any
 
 import click
 
-from grader.errors import GraderError
+from grader.errors import ConfigError, GraderError
 
 EXIT_OK, EXIT_UNGRADED, EXIT_USAGE = 0, 1, 2
-REPOSITORY = Path(__file__).resolve().parent.parent
+# Keys of [tool.grader] that name an option by another name than its parameter's.
+_RENAMED = {"rubric": "rubric_path", "json": "json_out"}
 
 
 def project_defaults(folder: Path | None = None) -> dict[str, Any]:
-    """Option defaults from ``[tool.grader]`` in ``pyproject.toml`` of ``folder`` (or the cwd)."""
+    """Option defaults from ``[tool.grader]`` in ``pyproject.toml`` of ``folder`` (or the cwd), by
+    parameter name; {} when there is no such file or table.
+
+    Read as strictly as a rubric: raises ``ConfigError`` for TOML that does not parse, a table that
+    is not a table, or a key that is no option of ``grade class`` or ``grade check`` (naming the
+    nearest option)."""
+    import difflib
+
     from grader.rubric import tomllib
 
     path = (folder or Path.cwd()) / "pyproject.toml"
     if not path.is_file():
         return {}
     try:
-        table = tomllib.loads(path.read_text()).get("tool", {}).get("grader", {})
-    except (tomllib.TOMLDecodeError, OSError):
-        return {}
-    renamed = {"rubric": "rubric_path", "json": "json_out"}
-    return {renamed.get(key.replace("-", "_"), key.replace("-", "_")): value for key, value in table.items()}
+        table = tomllib.loads(path.read_text(encoding="utf-8")).get("tool", {}).get("grader", {})
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.grader] must be a table. Received: {table!r}")
+    known = _option_keys()
+    defaults = {}
+    for key, value in table.items():
+        name = key.replace("-", "_")
+        if name not in known:
+            near = difflib.get_close_matches(name, sorted(known), n=1)
+            raise ConfigError(f"{path}: [tool.grader]: unknown key {key!r}"
+                              + (f" (did you mean {near[0]!r}?)" if near else "")
+                              + f"; known keys: {', '.join(sorted(known))}. Received: {key}={value!r}")
+        defaults[_RENAMED.get(name, name)] = value
+    return defaults
+
+
+def _option_keys() -> set[str]:
+    """The keys ``[tool.grader]`` accepts: the options of ``grade class`` and ``grade check``."""
+    by_parameter = {parameter: key for key, parameter in _RENAMED.items()}
+    names = {parameter.name for command in (grade_class, check) for parameter in command.params
+             if isinstance(parameter, click.Option) and parameter.name}
+    return {by_parameter.get(name, name) for name in names}
 
 
 class GradeGroup(click.Group):
@@ -48,9 +75,7 @@ class GradeGroup(click.Group):
         return super().resolve_command(ctx, args)
 
 
-@click.group(cls=GradeGroup, context_settings={"help_option_names": ["-h", "--help"],
-                                               "default_map": {"class": project_defaults(),
-                                                               "check": project_defaults()}})
+@click.group(cls=GradeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="dl-lab-grader")
 def main() -> None:
     """Grade the transfer-learning lab (MobileNetV2, cats vs dogs), offline.
@@ -89,8 +114,8 @@ def _run_options(function):  # noqa: ANN001, ANN202
 
 def _settings(rubric_budget, timeout: float | None, data: Path | None, weights: Path | None,  # noqa: ANN001
               isolation: str):  # noqa: ANN202
-    from grader.runner import RunSettings
-    from grader.sandbox import available_isolation
+    from grader.run.sandbox import available_isolation
+    from grader.run.settings import RunSettings
 
     if isolation == "bwrap":
         available_isolation("bwrap")  # fail now, with a message, rather than once per submission
@@ -138,20 +163,20 @@ def check(file: Path, answers: Path | None, rubric_path: Path | None, data: Path
     from grader.grading import grade_submission
     from grader.report_json import results_document, write_json
     from grader.report_terminal import GradeReport
-    from grader.results import CheckStatus, Submission
+    from grader.results import Submission
     from grader.rubric import load_rubric
+    from grader.view import view_of
 
     rubric = load_rubric(rubric_path)
     settings = _settings(rubric.budget, timeout, data, weights, isolation)
     console = _console(json_out == "-", quiet)
     with console.status(f"running {file.name} offline (about half a minute)..."):
         grade = grade_submission(Submission(file.stem, file, file.parent, answers), rubric, settings)
+    view = view_of(grade, rubric, "student")
     if json_out:
-        write_json(results_document(rubric, [grade], grade.environment.get("isolation", "")), json_out)
-    hidden = frozenset(spec.id for spec in rubric.checks if spec.hidden)
-    console.print(GradeReport(grade, hidden, _advisory(), verbose))
-    scored = [c for c in grade.checks if c.max_points > 0]
-    sys.exit(EXIT_OK if all(c.status is CheckStatus.PASS for c in scored) else EXIT_UNGRADED)
+        write_json(results_document(rubric, [view], grade.environment.get("isolation", "")), json_out)
+    console.print(GradeReport(view, verbose))
+    sys.exit(EXIT_OK if view.all_required_pass() else EXIT_UNGRADED)
 
 
 @main.command("class")
@@ -187,6 +212,7 @@ def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weigh
     from grader.report_terminal import ClassSummary, GradeReport
     from grader.results import GradeStatus
     from grader.rubric import load_rubric
+    from grader.view import views_of
 
     rubric = load_rubric(rubric_path)
     settings = _settings(rubric.budget, timeout, data, weights, isolation)
@@ -200,31 +226,26 @@ def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weigh
     written = {s.id: {k: v.text for k, v in read_items(s)[0].items()
                       if k in {q.id for q in rubric.questions if q.kind == "written"}} for s in found.submissions}
     pairs = similar_pairs(written)
-    document = results_document(rubric, grades, grades[0].environment.get("isolation", "") if grades else "")
+    views = views_of(grades, rubric, "instructor")
+    document = results_document(rubric, views, grades[0].environment.get("isolation", "") if grades else "")
     write_all(out, rubric, grades, document, pairs, gradescope)
     if json_out:
         write_json(document, json_out)
     if student:
-        chosen = [g for g in grades if g.id == student]
+        chosen = [view for view in views if view.grade.id == student]
         if not chosen:
             raise click.UsageError(f"no student {student!r}; students: {', '.join(g.id for g in grades)}")
-        console.print(GradeReport(chosen[0], frozenset(), _advisory(), verbose=True))
+        console.print(GradeReport(chosen[0], verbose=True))
     else:
         if verbose:
-            for grade in grades:
-                console.print(GradeReport(grade, frozenset(), _advisory(), verbose=True), "")
-        console.print(ClassSummary(grades, rubric.max_score, pairs))
+            for view in views:
+                console.print(GradeReport(view, verbose=True), "")
+        console.print(ClassSummary(views, rubric.max_score, pairs))
         console.print(f"Wrote {out}/results.json, grades.csv, report.html and feedback/ for {len(grades)} students.")
     failed = [g.id for g in grades if g.status is GradeStatus.INTERNAL_ERROR]
     if failed:
         console.print(f"[red]The grader failed on {', '.join(failed)}; see their reason in results.json.[/]")
     sys.exit(EXIT_UNGRADED if failed else EXIT_OK)
-
-
-def _advisory() -> frozenset[str]:
-    from grader.checks import REGISTRY
-
-    return frozenset(check_id for check_id, definition in REGISTRY.items() if definition.advisory)
 
 
 def _run_batch(submissions, rubric, settings, out: Path, jobs: int, force: bool, console):  # noqa: ANN001, ANN202
@@ -255,22 +276,19 @@ def _run_batch(submissions, rubric, settings, out: Path, jobs: int, force: bool,
               help="MobileNetV2 ImageNet weights (.h5) if they are not in ~/.keras/models.")
 def reference(data: Path | None, out: Path, initial_epochs: int, fine_tune_epochs: int,
               weights: Path | None) -> None:
-    """Run the reference lab (reference/transfer.py) on offline data and weights.
+    """Run the reference lab (the shipped reference solution) on offline data and weights.
 
     \b
     Example:
       grade reference --out /tmp/ref
     """
-    script = REPOSITORY / "reference" / "transfer.py"
-    if not script.is_file():
-        raise click.ClickException(f"reference lab not found at {script}: install the grader "
-                                   "from its repository (pip install -e .)")
-    command = [sys.executable, str(script), "--out", str(out), "--initial-epochs", str(initial_epochs),
+    from grader.bundled import reference_script
+
+    command = [sys.executable, str(reference_script()), "--out", str(out), "--initial-epochs", str(initial_epochs),
                "--fine-tune-epochs", str(fine_tune_epochs)]
     command += ["--data", str(data)] if data else []
     command += ["--weights", str(weights)] if weights else []
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPOSITORY), os.environ.get("PYTHONPATH")]))}
-    sys.exit(subprocess.call(command, env=env))
+    sys.exit(subprocess.call(command))
 
 
 @main.group()
@@ -299,7 +317,8 @@ def rubric_validate(path: Path) -> None:
 def run() -> None:
     """Entry point (the ``grade`` script): library errors become one line and exit code 2."""
     try:
-        main(standalone_mode=False)
+        defaults = project_defaults()
+        main(standalone_mode=False, default_map={"class": defaults, "check": defaults})
     except click.exceptions.Exit as stop:
         sys.exit(stop.exit_code)
     except click.ClickException as error:

@@ -21,3 +21,7 @@ class SandboxError(GraderError):
 
 class DatasetError(GraderError):
     """A dataset folder given by the user has an unusable layout."""
+
+
+class ConfigError(GraderError):
+    """The ``[tool.grader]`` table of a ``pyproject.toml`` is unreadable or names an unknown option."""

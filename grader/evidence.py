@@ -9,9 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from grader.intake import Program
-from grader.results import Location, RunResult, RunStatus
-from grader.static import Fact, StaticEvidence
+from pathlib import Path
+
+from grader.errors import SubmissionError
+from grader.intake import Program, read_program
+from grader.results import IntegrityStatus, Location, RunResult, RunStatus
+from grader.static import Fact, StaticEvidence, scan
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,7 @@ class Evidence:
         reasons = []
         if self.run.forged_lines:
             reasons.append(f"{self.run.forged_lines} line(s) of the run's record were not written by the grader")
-        if self.run.integrity.status == "tampered":
+        if self.run.integrity.status is IntegrityStatus.TAMPERED:
             reasons.extend(self.run.integrity.notes)
         for fact in self.static.of("tamper"):
             reasons.append(f"line {self.location(fact).line}: {fact.name}")
@@ -115,3 +118,13 @@ class Evidence:
         if not self.crashed:
             return ""
         return f" (decided from what was recorded before the run stopped: {self.run.reason})"
+
+
+def evidence_of(run: RunResult, code: Path) -> Evidence:
+    """The evidence of ``code`` given a recorded run of it: the static facts are read again from
+    the source (they need no run). An unreadable source leaves the static evidence empty."""
+    try:
+        program = read_program(code)
+    except SubmissionError:
+        return Evidence(run, StaticEvidence((), parsed=False), None, code.name)
+    return Evidence(run, scan(program), program, code.name)

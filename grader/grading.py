@@ -1,7 +1,7 @@
 """Grade one submission: a self-contained function of (submission, rubric, settings) -> ``Grade``.
 
-This is the unit a batch hands to an executor (a local process pool now; a distributed engine
-later). It never raises for a bad submission, and turns a grader failure into an
+This is the unit a batch hands to an executor (a local thread pool whose work happens in child
+processes; a distributed engine later). It never raises for a bad submission, and turns a grader failure into an
 ``internal_error`` grade with its traceback.
 """
 
@@ -13,10 +13,11 @@ from typing import Any
 from grader.answers.sheet import score_sheet
 from grader.errors import SubmissionError
 from grader.evidence import Evidence
-from grader.intake import Program, read_program
+from grader.intake import read_program
 from grader.results import Grade, GradeStatus, RunResult, RunStatus, Submission
 from grader.rubric import Rubric
-from grader.runner import RunSettings, run_submission
+from grader.run.runner import not_run, run_program
+from grader.run.settings import RunSettings
 from grader.scoring import score_checks
 from grader.static import StaticEvidence, scan
 
@@ -40,12 +41,15 @@ def grade_submission(submission: Submission, rubric: Rubric, settings: RunSettin
 def collect_evidence(submission: Submission, settings: RunSettings, keep: Path | None = None) -> Evidence:
     """Run the submission's code in the sandbox and read its source: everything checks judge."""
     if submission.code is None:
-        run = RunResult(RunStatus.ERROR, "no code file (.py or .ipynb) found in the submission", None, 0.0, "", "", ())
+        run = not_run(RunStatus.ERROR, "no code file (.py or .ipynb) found in the submission")
         return Evidence(run, StaticEvidence((), parsed=False), None, "")
+    try:
+        program = read_program(submission.code)
+    except SubmissionError as error:
+        return Evidence(not_run(RunStatus.ERROR, str(error)), StaticEvidence((), parsed=False), None,
+                        submission.code.name)
     files = None if submission.own_folder else (submission.code, *submission.extra_files)
-    run = run_submission(submission.code, settings, keep, files)
-    program, static = _static(submission.code)
-    return Evidence(run, static, program, submission.code.name)
+    return Evidence(run_program(program, settings, keep, files), scan(program), program, submission.code.name)
 
 
 def grade_evidence(submission_id: str, evidence: Evidence, rubric: Rubric, settings: RunSettings,
@@ -58,18 +62,10 @@ def grade_evidence(submission_id: str, evidence: Evidence, rubric: Rubric, setti
                  checks, answers, environment(evidence.run, settings))
 
 
-def _static(code: Path) -> tuple[Program | None, StaticEvidence]:
-    try:
-        program = read_program(code)
-    except SubmissionError:
-        return None, StaticEvidence((), parsed=False)
-    return program, scan(program)
-
-
 def environment(run: RunResult, settings: RunSettings) -> dict[str, Any]:
     """What the run used: weights (imagenet or stand-in), data (synthetic or a path), isolation."""
     kinds = {event.get("weights", {}).get("kind") for event in run.events("application")}
-    weights = "stand-in" if "stand-in" in kinds else ("imagenet" if "imagenet" in kinds else "none used")
+    weights = "stand-in" if "stand-in" in kinds else ("imagenet" if "imagenet" in kinds else "none")
     return {"weights": weights, "data": str(settings.data) if settings.data else "synthetic",
             "isolation": run.isolation, "accommodations": list(run.accommodations),
             "integrity": run.integrity.to_dict()}

@@ -32,6 +32,11 @@ class Program:
     neutralised: tuple[int, ...] = ()  # program lines whose magic or shell command was removed
     encoding_note: str = ""
 
+    @property
+    def script_name(self) -> str:
+        """The name the runnable script has in the scratch folder (a notebook gets ``.py`` added)."""
+        return self.origin.name + (".py" if self.kind == "notebook" else "")
+
     def locate(self, line: int) -> tuple[int | None, int]:
         """Return (cell, line) as the student sees it for a program ``line`` (cell None in scripts)."""
         if self.kind == "notebook" and 0 < line <= len(self.cell_of_line):

@@ -1,5 +1,6 @@
 """Files for instructors: gradebook CSV, per-student feedback (Markdown and HTML), a class report
-(HTML, self-contained), and Gradescope results. Every writer reads ``Grade`` objects only."""
+(HTML, self-contained), and Gradescope results. Every writer renders ``GradeView`` objects (what
+each audience sees is decided there) and decides nothing itself."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from typing import Any
 
 from grader.answers.similarity import SimilarPair
 from grader.atomic import write_text
-from grader.results import CheckStatus, Grade
+from grader.results import CheckResult, CheckStatus, Grade
 from grader.rubric import Rubric
+from grader.view import GradeView, views_of
 
 
 def gradebook_rows(rubric: Rubric, grades: Sequence[Grade]) -> tuple[list[str], list[list[Any]]]:
@@ -38,20 +40,24 @@ def write_csv(path: Path, rubric: Rubric, grades: Sequence[Grade]) -> None:
     write_text(path, buffer.getvalue())
 
 
-def feedback_markdown(grade: Grade, rubric: Rubric) -> str:
-    """A student's feedback: score, each check with message, hint and lines, each answer with evidence."""
-    hidden = {spec.id for spec in rubric.checks if spec.hidden}
+_MARK = {CheckStatus.PASS: "✅", CheckStatus.FAIL: "❌", CheckStatus.ERROR: "❓", CheckStatus.SKIP: "⏭"}
+
+
+def feedback_markdown(view: GradeView, rubric: Rubric) -> str:
+    """A student's feedback: score, each check with message, hint and lines, advice, each answer
+    with its evidence."""
+    grade = view.grade
     lines = [f"# Feedback for {grade.id}", "", f"**Score: {grade.score:g} / {grade.max_score:g}** ({grade.status.value}: "
              f"{grade.reason})", "", "## Code", ""]
-    for check in grade.checks:
-        if check.id in hidden:
-            continue
-        mark = {"pass": "✅", "fail": "❌", "error": "❓", "skip": "⏭"}[check.status.value]
-        where = check.evidence.get("location")
-        lines.append(f"- {mark} **{check.id}** ({check.points:g}/{check.max_points:g}): {check.message}"
-                     + (f" — {where}" if where and where != "None" else ""))
+    for check in view.required:
+        lines.append(f"- {_MARK[check.status]} **{check.id}** ({check.points:g}/{check.max_points:g}): {check.message}"
+                     + (f" — {check.location}" if check.location else ""))
         if check.hint and check.status is not CheckStatus.PASS:
             lines.append(f"  - How to fix: {check.hint}")
+    if view.advice:
+        lines += ["", "## Advice", ""]
+        for check in view.advice:
+            lines.append(f"- **{check.id}**: {check.message}" + (f" — {check.hint}" if check.hint else ""))
     lines += ["", "## Written answers", ""]
     titles = {q.id: q.title for q in rubric.questions}
     for answer in grade.answers:
@@ -81,15 +87,20 @@ def _page(title: str, body: str, script: str = "") -> str:
             f"<style>{_STYLE}</style></head><body>{body}{script}</body></html>\n")
 
 
-def feedback_html(grade: Grade, rubric: Rubric) -> str:
+def _check_row(check: CheckResult) -> str:
+    return (f"<tr><td class={check.status.value}>{check.status.value}</td><td><code>{html.escape(check.id)}</code></td>"
+            f"<td>{check.points:g}/{check.max_points:g}</td><td>{html.escape(check.message)}"
+            + (f"<br><em>{html.escape(check.hint)}</em>" if check.hint and check.status is not CheckStatus.PASS else "")
+            + (f"<br><small>{html.escape(str(check.location))}</small>" if check.location else "")
+            + "</td></tr>")
+
+
+def feedback_html(view: GradeView, rubric: Rubric) -> str:
     """The same feedback as a self-contained HTML page."""
-    hidden = {spec.id for spec in rubric.checks if spec.hidden}
-    rows = "".join(
-        f"<tr><td class={c.status.value}>{c.status.value}</td><td><code>{html.escape(c.id)}</code></td>"
-        f"<td>{c.points:g}/{c.max_points:g}</td><td>{html.escape(c.message)}"
-        + (f"<br><em>{html.escape(c.hint)}</em>" if c.hint and c.status is not CheckStatus.PASS else "")
-        + (f"<br><small>{html.escape(str(c.evidence['location']))}</small>" if c.evidence.get("location") not in (None, "None") else "")
-        + "</td></tr>" for c in grade.checks if c.id not in hidden)
+    grade = view.grade
+    rows = "".join(_check_row(check) for check in view.required)
+    advice = "".join(f"<li><code>{html.escape(c.id)}</code>: {html.escape(c.message)}"
+                     + (f" <em>{html.escape(c.hint)}</em>" if c.hint else "") + "</li>" for c in view.advice)
     answers = "".join(
         f"<tr><td>{html.escape(a.id)}</td><td>{a.points:g}/{a.max_points:g}</td><td>{html.escape(a.reason)}"
         + "".join(f"<br>✓ {html.escape(f['concept'])}: “{html.escape(f['sentence'][:200])}”" for f in a.found)
@@ -97,7 +108,8 @@ def feedback_html(grade: Grade, rubric: Rubric) -> str:
         for a in grade.answers)
     body = (f"<h1>Feedback for {html.escape(grade.id)}</h1><p><strong>Score {grade.score:g} / {grade.max_score:g}"
             f"</strong> ({html.escape(grade.status.value)}: {html.escape(grade.reason)})</p>"
-            f"<h2>Code</h2><table>{rows}</table><h2>Written answers</h2><table>{answers}</table>")
+            f"<h2>Code</h2><table>{rows}</table>" + (f"<h2>Advice</h2><ul>{advice}</ul>" if advice else "")
+            + f"<h2>Written answers</h2><table>{answers}</table>")
     return _page(f"Feedback: {grade.id}", body)
 
 
@@ -131,8 +143,10 @@ document.querySelectorAll('th').forEach((th, column) => th.addEventListener('cli
 </script>"""
 
 
-def class_report_html(rubric: Rubric, grades: Sequence[Grade], pairs: Sequence[SimilarPair]) -> str:
-    """The class at a glance: score histogram, pass rate per check, sortable table, links to feedback."""
+def class_report_html(rubric: Rubric, views: Sequence[GradeView], pairs: Sequence[SimilarPair]) -> str:
+    """The class at a glance (instructor's views): score histogram, pass rate per check, sortable
+    table, links to feedback."""
+    grades = [view.grade for view in views]
     scores = [grade.score for grade in grades]
     histogram = _figure_png(lambda axis: (axis.hist(scores, bins=10, range=(0, rubric.max_score), color="#4a78b5"),
                                           axis.set_xlabel("score"), axis.set_ylabel("students")))
@@ -142,10 +156,10 @@ def class_report_html(rubric: Rubric, grades: Sequence[Grade], pairs: Sequence[S
                                            axis.set_xlim(0, 1), axis.set_xlabel("pass rate"),
                                            axis.tick_params(axis="y", labelsize=6)))
     rows = "".join(
-        f"<tr><td><a href='feedback/{html.escape(g.id)}.html'>{html.escape(g.id)}</a></td><td data-sort={g.score}>"
-        f"{g.score:g}</td><td>{html.escape(g.status.value)}</td><td>"
-        + html.escape(", ".join(c.id for c in g.checks if c.status is CheckStatus.FAIL and c.max_points)) + "</td></tr>"
-        for g in grades)
+        f"<tr><td><a href='feedback/{html.escape(v.grade.id)}.html'>{html.escape(v.grade.id)}</a></td>"
+        f"<td data-sort={v.grade.score}>{v.grade.score:g}</td><td>{html.escape(v.grade.status.value)}</td><td>"
+        + html.escape(", ".join(c.id for c in v.failed if c.status is CheckStatus.FAIL)) + "</td></tr>"
+        for v in views)
     similar = "".join(f"<li>{html.escape(p.first)} and {html.escape(p.second)}, {p.item}: {p.similarity:.0%} alike</li>"
                       for p in pairs)
     body = (f"<h1>{html.escape(rubric.name)}</h1><p>{len(grades)} submissions, max score {rubric.max_score:g}</p>"
@@ -157,20 +171,22 @@ def class_report_html(rubric: Rubric, grades: Sequence[Grade], pairs: Sequence[S
     return _page(f"Class report: {rubric.name}", body, _SORT_SCRIPT)
 
 
-def gradescope_result(grade: Grade, rubric: Rubric, execution_time: float = 0.0) -> dict[str, Any]:
-    """One submission in Gradescope's autograder ``results.json`` format."""
-    hidden = {spec.id for spec in rubric.checks if spec.hidden}
+def gradescope_result(view: GradeView, execution_time: float = 0.0) -> dict[str, Any]:
+    """One submission in Gradescope's autograder ``results.json`` format (the instructor's view:
+    checks the rubric hides are published after grading; advice goes into the output, not the tests)."""
+    grade = view.grade
     tests = [{"name": check.id, "number": str(number), "score": check.points, "max_score": check.max_points,
               "status": "passed" if check.status is CheckStatus.PASS else "failed",
               "output": check.message + (f"\n{check.hint}" if check.hint else ""),
-              "visibility": "after_published" if check.id in hidden else "visible"}
-             for number, check in enumerate(grade.checks, start=1)]
+              "visibility": "after_published" if view.is_hidden(check.id) else "visible"}
+             for number, check in enumerate(view.required, start=1)]
     tests += [{"name": f"{answer.id} (written)", "number": str(len(tests) + number), "score": answer.points,
                "max_score": answer.max_points, "status": "passed" if answer.points >= answer.max_points else "failed",
                "output": answer.reason or "", "visibility": "visible"}
               for number, answer in enumerate(grade.answers, start=1)]
+    advice = "".join(f"\nAdvice ({check.id}): {check.message}" for check in view.advice)
     return {"score": grade.score, "execution_time": execution_time,
-            "output": f"{grade.status.value}: {grade.reason}", "tests": tests}
+            "output": f"{grade.status.value}: {grade.reason}{advice}", "tests": tests}
 
 
 def write_all(out: Path, rubric: Rubric, grades: Sequence[Grade], document: dict[str, Any],
@@ -180,14 +196,15 @@ def write_all(out: Path, rubric: Rubric, grades: Sequence[Grade], document: dict
     write_text(out / "results.json", json.dumps({**document, "similar_answers": [p.to_dict() for p in pairs]},
                                                    indent=2) + "\n")
     write_csv(out / "grades.csv", rubric, grades)
-    for grade in grades:
+    instructor = views_of(grades, rubric, "instructor")
+    for student in views_of(grades, rubric, "student"):
         for suffix, render in ((".md", feedback_markdown), (".html", feedback_html)):
-            path = out / "feedback" / f"{grade.id}{suffix}"
-            write_text(path, render(grade, rubric))
+            path = out / "feedback" / f"{student.grade.id}{suffix}"
+            write_text(path, render(student, rubric))
             written.append(path)
-        if gradescope:
-            path = out / "gradescope" / grade.id / "results.json"
-            write_text(path, json.dumps(gradescope_result(grade, rubric), indent=2) + "\n")
-            written.append(path)
-    write_text(out / "report.html", class_report_html(rubric, grades, pairs))
+    for view in instructor if gradescope else []:
+        path = out / "gradescope" / view.grade.id / "results.json"
+        write_text(path, json.dumps(gradescope_result(view), indent=2) + "\n")
+        written.append(path)
+    write_text(out / "report.html", class_report_html(rubric, instructor, pairs))
     return written

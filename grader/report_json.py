@@ -10,6 +10,7 @@ from typing import Any
 from grader.atomic import write_text
 from grader.results import Grade
 from grader.rubric import Rubric
+from grader.view import GradeView
 
 
 def environment_summary(grades: Sequence[Grade], isolation: str) -> dict[str, str]:
@@ -21,11 +22,11 @@ def environment_summary(grades: Sequence[Grade], isolation: str) -> dict[str, st
             "isolation": isolation}
 
 
-def results_document(rubric: Rubric, grades: Sequence[Grade], isolation: str) -> dict[str, Any]:
-    """The JSON results document for ``grades``."""
+def results_document(rubric: Rubric, views: Sequence[GradeView], isolation: str) -> dict[str, Any]:
+    """The JSON results document for ``views`` (each submission with the checks its audience sees)."""
     return {"rubric": {"name": rubric.name, "max_score": rubric.max_score},
-            "environment": environment_summary(grades, isolation),
-            "submissions": [grade.to_dict() for grade in grades]}
+            "environment": environment_summary([view.grade for view in views], isolation),
+            "submissions": [view.to_dict() for view in views]}
 
 
 def write_json(document: dict[str, Any], destination: str) -> None:

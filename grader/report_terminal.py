@@ -1,6 +1,6 @@
 """Terminal reports (rich renderables): one student's grade, and a class summary.
 
-Reporters only consume ``Grade`` objects; they never run or decide anything.
+Reporters only consume ``GradeView`` objects; they never run or decide anything.
 """
 
 from __future__ import annotations
@@ -15,31 +15,28 @@ from rich.text import Text
 
 from grader.answers.similarity import SimilarPair
 from grader.results import CheckResult, CheckStatus, Grade, GradeStatus
+from grader.view import GradeView
 
 _STYLE = {CheckStatus.PASS: "green", CheckStatus.FAIL: "red", CheckStatus.ERROR: "yellow", CheckStatus.SKIP: "dim"}
 _MARK = {CheckStatus.PASS: "✓", CheckStatus.FAIL: "✗", CheckStatus.ERROR: "?", CheckStatus.SKIP: "-"}
 
 
 def _location(check: CheckResult) -> str:
-    location = check.evidence.get("location")
-    return f" ({location})" if location and location != "None" else ""
+    return f" ({check.location})" if check.location else ""
 
 
 @dataclass(frozen=True)
 class GradeReport:
     """One submission, written for its student: what to fix first, then what passed."""
 
-    grade: Grade
-    hidden: frozenset[str] = frozenset()
-    advisory: frozenset[str] = frozenset()
+    view: GradeView
     verbose: bool = False  # also each passed check's message
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        grade = self.grade
-        shown = [c for c in grade.checks if c.id not in self.hidden]
+        view, grade = self.view, self.view.grade
         yield Text.assemble((f"{grade.id}: ", "bold"), (f"{grade.score:g} / {grade.max_score:g}", "bold cyan"),
                             f"  [{grade.status.value}] {grade.reason}")
-        problems = [c for c in shown if c.status is not CheckStatus.PASS and c.id not in self.advisory]
+        problems = view.problems
         if problems:
             yield Text("\nTo fix, in this order:", style="bold")
             for number, check in enumerate(problems, start=1):
@@ -47,12 +44,11 @@ class GradeReport:
                                     f": {check.message}{_location(check)}")
                 if check.hint:
                     yield Text(f"      → {check.hint}", style="italic")
-        advice = [c for c in shown if c.id in self.advisory and c.status is CheckStatus.FAIL]
-        for check in advice:
+        for check in view.advice:
             yield Text.assemble("\nAdvice ", (check.id, "yellow"), f": {check.message}")
             if check.hint:
                 yield Text(f"      → {check.hint}", style="italic")
-        passed = [c for c in shown if c.status is CheckStatus.PASS and c.id not in self.advisory]
+        passed = view.passed
         if passed and self.verbose:
             yield Text(f"\nPassed ({len(passed)}):", style="green")
             for check in passed:
@@ -68,15 +64,13 @@ class GradeReport:
             yield Text("\nRun here with:", style="dim")
             for note in notes:
                 yield Text(f"  • {note}", style="dim")
-        hidden = len([c for c in grade.checks if c.id in self.hidden])
-        if hidden:
-            yield Text(f"\n{hidden} further check(s) are hidden until grading.", style="dim")
-
+        if view.hidden_count:
+            yield Text(f"\n{view.hidden_count} further check(s) are hidden until grading.", style="dim")
 
     def _answers(self) -> RenderResult:
-        if not self.grade.answers:
+        if not self.view.grade.answers:
             return
-        written = [a for a in self.grade.answers if a.max_points > 0]
+        written = [a for a in self.view.grade.answers if a.max_points > 0]
         if written:
             total = sum(a.points for a in written)
             yield Text(f"\nWritten answers: {total:g} / {sum(a.max_points for a in written):g}", style="bold")
@@ -93,9 +87,13 @@ class GradeReport:
 class ClassSummary:
     """A class at a glance: one row per student, per-check pass rates, the commonest mistakes."""
 
-    grades: Sequence[Grade]
+    views: Sequence[GradeView]  # the instructor's views
     max_score: float
     similar: Sequence[SimilarPair] = ()
+
+    @property
+    def grades(self) -> list[Grade]:
+        return [view.grade for view in self.views]
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         table = Table(title="Class results", title_justify="left")
@@ -103,15 +101,15 @@ class ClassSummary:
         table.add_column("score", justify="right")
         table.add_column("status")
         table.add_column("failed checks")
-        for grade in self.grades:
-            failed = [c.id for c in grade.checks if c.status in (CheckStatus.FAIL, CheckStatus.ERROR) and c.max_points]
+        for view in self.views:
+            grade, failed = view.grade, [check.id for check in view.failed]
             style = "green" if grade.status is GradeStatus.GRADED else "red"
             table.add_row(grade.id, f"{grade.score:g}/{grade.max_score:g}", Text(grade.status.value, style=style),
                           ", ".join(failed[:6]) + (f" (+{len(failed) - 6})" if len(failed) > 6 else ""))
         yield table
         yield self._pass_rates()
-        mistakes = Counter(c.id for g in self.grades for c in g.checks
-                           if c.status is CheckStatus.FAIL and c.max_points)
+        mistakes = Counter(check.id for view in self.views for check in view.failed
+                           if check.status is CheckStatus.FAIL)
         if mistakes:
             common = ", ".join(f"{check} ({count})" for check, count in mistakes.most_common(5))
             yield Text(f"Most common mistakes: {common}")

@@ -12,6 +12,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from grader.shared.jsonable import jsonable
+
 
 class RunStatus(str, Enum):
     """How the child process ended. ``internal_error`` is the grader's fault, never the student's."""
@@ -30,25 +32,30 @@ class CheckStatus(str, Enum):
     SKIP = "skip"  # a check it depends on failed
 
 
+class IntegrityStatus(str, Enum):
+    """Whether a run's record agrees with the models it saved, as a trusted process read them."""
+
+    CONFIRMED = "confirmed"  # they agree
+    CORRECTED = "corrected"  # they did not; the saved models' word was taken
+    TAMPERED = "tampered"  # a saved model was swapped after the grader saved it
+    UNVERIFIED = "unverified"  # nothing could be compared
+    NOT_CHECKED = "not checked"  # models were not saved
+
+
+class AnswerStatus(str, Enum):
+    """What was found for an answer-sheet item."""
+
+    ANSWERED = "answered"  # a written answer, scored
+    LINKED = "linked"  # a code excerpt, judged by its linked code checks
+    MISSING = "missing"  # nothing found for this item
+
+
 class GradeStatus(str, Enum):
     GRADED = "graded"
     ERROR = "error"
     TIMEOUT = "timeout"
     LIMIT = "limit"
     INTERNAL_ERROR = "internal_error"
-
-
-def _plain(value: Any) -> Any:
-    """Convert enums, paths and tuples into JSON-ready values, recursively."""
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 @dataclass(frozen=True)
@@ -67,7 +74,7 @@ class Submission:
     own_folder: bool = True
 
     def to_dict(self) -> dict[str, Any]:
-        return _plain(asdict(self))
+        return jsonable(asdict(self))
 
 
 @dataclass(frozen=True)
@@ -83,24 +90,28 @@ class Location:
         return f"{where}, line {self.line}"
 
     def to_dict(self) -> dict[str, Any]:
-        return _plain(asdict(self))
+        return jsonable(asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Location | None:
+        return cls(data["file"], data["line"], data.get("cell")) if data else None
 
 
 @dataclass(frozen=True)
 class Integrity:
-    """Whether the run's record agrees with the models it saved, as a trusted process read them.
+    """Whether the run's record agrees with the models it saved (see ``IntegrityStatus``), with notes."""
 
-    ``status``: ``confirmed`` (they agree), ``corrected`` (they did not; the saved models' word
-    was taken), ``tampered`` (a saved model was swapped after the grader saved it),
-    ``unverified`` (nothing could be compared) or ``not checked`` (models were not saved).
-    """
-
-    status: str = "not checked"
+    status: IntegrityStatus = IntegrityStatus.NOT_CHECKED
     notes: tuple[str, ...] = ()
     models: int = 0  # saved models compared
 
     def to_dict(self) -> dict[str, Any]:
-        return _plain(asdict(self))
+        return jsonable(asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Integrity:
+        return cls(IntegrityStatus(data.get("status", IntegrityStatus.NOT_CHECKED)), tuple(data.get("notes", ())),
+                   data.get("models", 0))
 
 
 @dataclass(frozen=True)
@@ -126,7 +137,17 @@ class RunResult:
         return [event for event in self.trace if event.get("kind") == kind]
 
     def to_dict(self) -> dict[str, Any]:
-        return _plain(asdict(self))
+        return jsonable(asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunResult:
+        """Rebuild a result saved with ``to_dict`` (recorded evidence); raises ``KeyError`` or
+        ``ValueError`` if it is not one."""
+        return cls(RunStatus(data["status"]), data["reason"], data["returncode"], data["duration"],
+                   data["stdout_tail"], data["stderr_tail"], tuple(data["trace"]), tuple(data.get("artifacts", ())),
+                   data.get("isolation", "process"), tuple(data.get("accommodations", ())),
+                   data.get("trace_truncated", False), data.get("forged_lines", 0),
+                   Integrity.from_dict(data.get("integrity", {})))
 
 
 @dataclass(frozen=True)
@@ -140,9 +161,15 @@ class CheckResult:
     message: str
     hint: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)
+    location: Location | None = None  # where in the student's code, when the check can tell
 
     def to_dict(self) -> dict[str, Any]:
-        return _plain(asdict(self))
+        return jsonable(asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckResult:
+        return cls(data["id"], CheckStatus(data["status"]), data["points"], data["max_points"], data["message"],
+                   data.get("hint", ""), data.get("evidence", {}), Location.from_dict(data.get("location")))
 
 
 @dataclass(frozen=True)
@@ -152,7 +179,7 @@ class AnswerScore:
     id: str
     points: float
     max_points: float
-    status: str
+    status: AnswerStatus
     found: tuple[dict[str, str], ...] = ()
     missing: tuple[str, ...] = ()
     confidence: float = 0.0
@@ -160,7 +187,13 @@ class AnswerScore:
     reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return _plain(asdict(self))
+        return jsonable(asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AnswerScore:
+        return cls(data["id"], data["points"], data["max_points"], AnswerStatus(data["status"]),
+                   tuple(data.get("found", [])), tuple(data.get("missing", [])), data.get("confidence", 0.0),
+                   data.get("needs_review", False), data.get("reason", ""))
 
 
 @dataclass(frozen=True)
@@ -184,7 +217,7 @@ class Grade:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "status": _plain(self.status), "reason": self.reason,
+            "id": self.id, "status": jsonable(self.status), "reason": self.reason,
             "score": self.score, "max_score": self.max_score,
             "checks": [check.to_dict() for check in self.checks],
             "answers": [answer.to_dict() for answer in self.answers],
@@ -195,19 +228,16 @@ class Grade:
         """A sentence when the run's record disagreed with its saved models (or they were swapped)."""
         integrity = self.environment.get("integrity") or {}
         notes = "; ".join(integrity.get("notes", [])[:3])
-        if integrity.get("status") == "corrected":
+        if integrity.get("status") == IntegrityStatus.CORRECTED:
             return f"the run's record disagreed with the models it saved; judged from the saved models ({notes})"
-        if integrity.get("status") == "tampered":
+        if integrity.get("status") == IntegrityStatus.TAMPERED:
             return f"a saved model was altered after the grader saved it ({notes})"
         return ""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], environment: dict[str, Any] | None = None) -> Grade:
         """Rebuild a grade saved with ``to_dict`` (results of an earlier, interrupted run)."""
-        checks = tuple(CheckResult(c["id"], CheckStatus(c["status"]), c["points"], c["max_points"], c["message"],
-                                   c.get("hint", ""), c.get("evidence", {})) for c in data.get("checks", []))
-        answers = tuple(AnswerScore(a["id"], a["points"], a["max_points"], a["status"], tuple(a.get("found", [])),
-                                    tuple(a.get("missing", [])), a.get("confidence", 0.0), a.get("needs_review", False),
-                                    a.get("reason", "")) for a in data.get("answers", []))
+        checks = tuple(CheckResult.from_dict(check) for check in data.get("checks", []))
+        answers = tuple(AnswerScore.from_dict(answer) for answer in data.get("answers", []))
         return cls(data["id"], GradeStatus(data["status"]), data.get("reason", ""), data["score"], data["max_score"],
                    checks, answers, environment or {})

@@ -13,7 +13,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
+from grader.bundled import default_rubric
 from grader.errors import RubricError
+from grader.shared.budget import RunBudget
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -23,7 +25,6 @@ else:  # pragma: no cover - Python 3.10
 # The lab's answer sheet numbers its items 1-8: four written questions, four code excerpts.
 LAB_ITEMS = ("q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8")
 QuestionKind = Literal["written", "code"]
-DEFAULT_RUBRIC = Path(__file__).resolve().parent.parent / "rubrics" / "transfer_learning.toml"
 
 
 @dataclass(frozen=True)
@@ -62,18 +63,6 @@ class QuestionSpec:
 
 
 @dataclass(frozen=True)
-class RunBudget:
-    """How much of a student's training the harness allows: epochs and steps of the first ``fit``
-    and of later ones (fine-tuning steps are slower), steps of evaluate/predict, wall time."""
-
-    epochs: int = 1
-    steps_per_epoch: int = 20
-    fine_tune_steps_per_epoch: int = 4  # later fits: each step trains part of the base (slower)
-    eval_steps: int = 2
-    timeout_seconds: float = 240.0
-
-
-@dataclass(frozen=True)
 class Rubric:
     """A validated rubric. ``max_score`` equals the sum of all points."""
 
@@ -84,9 +73,6 @@ class Rubric:
     budget: RunBudget = RunBudget()
     source: str = ""
 
-    def check(self, check_id: str) -> CheckSpec | None:
-        return next((spec for spec in self.checks if spec.id == check_id), None)
-
 
 def load_rubric(path: str | Path | None = None, known_checks: Mapping[str, Any] | None = None) -> Rubric:
     """Read and validate the rubric at ``path`` (default: the bundled transfer-learning rubric).
@@ -94,7 +80,7 @@ def load_rubric(path: str | Path | None = None, known_checks: Mapping[str, Any] 
     ``known_checks`` maps check ids to their definitions (default: the check registry). Raises
     ``RubricError`` naming the offending key and the value received.
     """
-    path = Path(path) if path is not None else DEFAULT_RUBRIC
+    path = Path(path) if path is not None else default_rubric()
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

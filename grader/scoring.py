@@ -9,7 +9,7 @@ from __future__ import annotations
 import traceback
 
 from grader.checks import REGISTRY
-from grader.checks.registry import Verdict
+from grader.checks.registry import Verdict, failed, undecided
 from grader.evidence import Evidence
 from grader.results import CheckResult, CheckStatus
 from grader.rubric import CheckSpec, Rubric
@@ -22,8 +22,8 @@ def score_checks(evidence: Evidence, rubric: Rubric) -> tuple[CheckResult, ...]:
     """
     tampering = evidence.tampering()
     if tampering:
-        verdict = Verdict("fail", f"not graded: the run tampered with the grader's record ({tampering})",
-                          "Hand in the lab itself; code that forges or patches the grader's record is not graded.")
+        verdict = failed(f"not graded: the run tampered with the grader's record ({tampering})",
+                         "Hand in the lab itself; code that forges or patches the grader's record is not graded.")
         return tuple(_weigh(spec, verdict) for spec in rubric.checks)
     verdicts: dict[str, Verdict] = {}
     specs = {spec.id: spec for spec in rubric.checks}
@@ -31,9 +31,9 @@ def score_checks(evidence: Evidence, rubric: Rubric) -> tuple[CheckResult, ...]:
     def decide(check_id: str) -> Verdict:
         if check_id not in verdicts:
             definition = REGISTRY[check_id]
-            blocking = [dep for dep in definition.depends_on if decide(dep).status != "pass"]
+            blocking = [dep for dep in definition.depends_on if decide(dep).status is not CheckStatus.PASS]
             if blocking:
-                verdicts[check_id] = Verdict("skip", f"skipped: depends on {', '.join(blocking)}, which did not pass")
+                verdicts[check_id] = Verdict(CheckStatus.SKIP, f"skipped: depends on {', '.join(blocking)}, which did not pass")
             else:
                 spec = specs.get(check_id)
                 params = spec.params if spec else definition.params
@@ -48,12 +48,12 @@ def _run_check(function, evidence: Evidence, params) -> Verdict:  # noqa: ANN001
         return function(evidence, params)
     except Exception as error:  # noqa: BLE001 - a grader bug must not stop the batch
         where = traceback.extract_tb(error.__traceback__)[-1]
-        return Verdict("error", f"the grader could not decide this check ({type(error).__name__}: {error} "
-                       f"at {where.filename.rsplit('/', 1)[-1]}:{where.lineno}); this is a grader bug, "
-                       "not a mistake of yours")
+        return undecided(f"the grader could not decide this check ({type(error).__name__}: {error} "
+                         f"at {where.filename.rsplit('/', 1)[-1]}:{where.lineno}); this is a grader bug, "
+                         "not a mistake of yours")
 
 
 def _weigh(spec: CheckSpec, verdict: Verdict) -> CheckResult:
-    status = CheckStatus(verdict.status)
-    points = round(spec.points * verdict.credit, 4) if status is CheckStatus.PASS else 0.0
-    return CheckResult(spec.id, status, points, spec.points, verdict.message, verdict.hint, dict(verdict.evidence))
+    points = round(spec.points * verdict.credit, 4) if verdict.status is CheckStatus.PASS else 0.0
+    return CheckResult(spec.id, verdict.status, points, spec.points, verdict.message, verdict.hint,
+                       dict(verdict.evidence), verdict.location)

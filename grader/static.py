@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grader.intake import Program
+from grader.shared.layout import GRADER_DIR, GRADER_MOUNT, TRACE_FILE
 
 APPLICATION_NAMES = frozenset({
     "MobileNetV2", "MobileNet", "MobileNetV3Small", "MobileNetV3Large", "ResNet50", "ResNet50V2",
@@ -22,7 +23,7 @@ APPLICATION_NAMES = frozenset({
 HOOKED = frozenset({"fit", "compile", "evaluate", "predict", "fit_generator", "save", "__init__", "call",
                     "__call__", "build", "load_weights"})
 # Text that only code reaching for the grader's own record needs.
-_TAMPER_TEXT = ("trace.jsonl", ".grader", "/proc/self/fd", "grader.harness", "/opt/grader-lib")
+_TAMPER_TEXT = (TRACE_FILE, GRADER_DIR, "/proc/self/fd", "grader.harness", str(GRADER_MOUNT))
 LAYER_NAMES = frozenset({"RandomFlip", "RandomRotation", "RandomZoom", "GlobalAveragePooling2D", "Flatten",
                          "Dense", "Dropout", "Rescaling", "BatchNormalization", "GlobalMaxPooling2D"})
 

@@ -1,8 +1,15 @@
-"""Shared, session-scoped fixtures: one rubric, one synthetic dataset, one stand-in weights file,
-and each fixture submission graded at most once per session (in parallel, two at a time)."""
+"""Shared, session-scoped fixtures: one rubric, recorded evidence of every fixture submission, and
+a live corpus that runs a submission at most once per session (two at a time).
+
+Test tiers: checks, diagnosis and scoring are tested on *recorded* evidence (each fixture's run,
+saved as JSON under ``fixtures/evidence/``; the static facts are read again from the source), in
+milliseconds. Tests marked ``slow`` run code in the sandbox: a handful prove that live runs still
+match their recordings. ``pytest --update-traces`` re-records every fixture (a few minutes).
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -14,11 +21,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SUBMISSIONS = FIXTURES / "submissions"
+RECORDINGS = FIXTURES / "evidence"
 REPOSITORY = Path(__file__).parent.parent
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-goldens", action="store_true", help="rewrite golden files from current output")
+    parser.addoption("--update-traces", action="store_true",
+                     help="re-run every fixture submission and rewrite its recorded evidence")
 
 
 @pytest.fixture(scope="session")
@@ -33,15 +43,32 @@ def rubric():
     return load_rubric()
 
 
-class GradedCorpus:
-    """Grades submissions on demand, each once per session; runs up to two at a time."""
+def code_file(name: str) -> Path:
+    """The code file of fixture submission ``name`` (a folder under fixtures/submissions)."""
+    folder = SUBMISSIONS / name
+    files = sorted(p for p in folder.iterdir() if p.suffix in (".py", ".ipynb"))
+    assert files, f"fixture {name} has no code file"
+    return files[0]
+
+
+def fixture_names() -> list[str]:
+    return sorted(p.name for p in SUBMISSIONS.iterdir() if p.is_dir())
+
+
+def live_settings(rubric):  # noqa: ANN001, ANN201
+    """How fixtures are run, live and for their recordings: the rubric's budget, models saved and
+    cross-checked, as a real grading does."""
+    from grader.run.settings import RunSettings
+
+    return RunSettings(budget=rubric.budget)
+
+
+class LiveCorpus:
+    """Runs fixture submissions on demand, each once per session; up to two at a time."""
 
     def __init__(self, rubric) -> None:  # noqa: ANN001
-        from grader.runner import RunSettings
-
         self._rubric = rubric
-        # Saved models are not needed to judge checks; leaving them out keeps the suite faster.
-        self._settings = RunSettings(budget=rubric.budget, save_models=False)
+        self._settings = live_settings(rubric)
         self._pool = ThreadPoolExecutor(max_workers=2)
         self._futures: dict[Path, Future] = {}
         self._lock = threading.Lock()
@@ -61,26 +88,65 @@ class GradedCorpus:
         return self.submit(code).result()
 
     def grade(self, code: Path):  # noqa: ANN201
-        from grader.grading import grade_evidence
-        from grader.results import Submission
-
-        submission = Submission(code.parent.name, code, code.parent)
-        return grade_evidence(code.parent.name, self.evidence(code), self._rubric, self._settings, submission)
+        return grade_of(code, self.evidence(code), self._rubric)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+def grade_of(code: Path, evidence, rubric):  # noqa: ANN001, ANN201
+    """Score ``evidence`` of fixture ``code`` as grading would (no answers document)."""
+    from grader.grading import grade_evidence
+    from grader.run.settings import RunSettings
+    from grader.results import Submission
+
+    submission = Submission(code.parent.name, code, code.parent)
+    return grade_evidence(code.parent.name, evidence, rubric, RunSettings(budget=rubric.budget), submission)
+
+
 @pytest.fixture(scope="session")
-def corpus(rubric):
-    graded = GradedCorpus(rubric)
-    yield graded
-    graded.close()
+def live(rubric):
+    corpus = LiveCorpus(rubric)
+    yield corpus
+    corpus.close()
 
 
-def code_file(name: str) -> Path:
-    """The code file of fixture submission ``name`` (a folder under fixtures/submissions)."""
-    folder = SUBMISSIONS / name
-    files = sorted(p for p in folder.iterdir() if p.suffix in (".py", ".ipynb"))
-    assert files, f"fixture {name} has no code file"
-    return files[0]
+def _record_all(live: LiveCorpus) -> None:
+    import grader
+
+    names = fixture_names()
+    for name in names:
+        live.submit(code_file(name))
+    RECORDINGS.mkdir(exist_ok=True)
+    for name in names:
+        run = live.evidence(code_file(name)).run
+        document = {"fixture": name, "code": code_file(name).name, "grader": grader.__version__, "run": run.to_dict()}
+        (RECORDINGS / f"{name}.json").write_text(json.dumps(document, indent=None, sort_keys=True) + "\n")
+
+
+class Recorded:
+    """Each fixture's evidence as recorded: its run read from JSON, its static facts from the source."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, object] = {}
+
+    def evidence(self, name: str):  # noqa: ANN201
+        from grader.evidence import evidence_of
+        from grader.results import RunResult
+
+        if name not in self._cache:
+            path = RECORDINGS / f"{name}.json"
+            assert path.is_file(), f"no recording for {name}: run pytest --update-traces"
+            run = RunResult.from_dict(json.loads(path.read_text())["run"])
+            self._cache[name] = evidence_of(run, code_file(name))
+        return self._cache[name]
+
+    def grade(self, name: str, rubric):  # noqa: ANN001, ANN201
+        return grade_of(code_file(name), self.evidence(name), rubric)
+
+
+@pytest.fixture(scope="session")
+def recorded(request: pytest.FixtureRequest) -> Recorded:
+    if request.config.getoption("--update-traces"):
+        _record_all(request.getfixturevalue("live"))
+    return Recorded()

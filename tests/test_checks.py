@@ -1,5 +1,8 @@
 """The check catalogue on a corpus of real submissions: correct labs in many styles pass, and each
-mutant is caught by the check made for its defect and by no unrelated check."""
+mutant is caught by the check made for its defect and by no unrelated check.
+
+Judged on each fixture's recorded evidence (milliseconds); the ``slow`` tests run a handful live
+and require the live verdicts and events to match the recordings."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SUBMISSIONS, code_file
+from conftest import RECORDINGS, SUBMISSIONS, code_file, fixture_names
 
 SKIPPED_FINE_TUNING = {check: "skip" for check in ("finetune.partial", "finetune.recompile", "finetune.lower_lr",
                                                     "finetune.continues", "finetune.bn_inference")}
@@ -50,72 +53,91 @@ EXPECTED: dict[str, dict[str, str]] = {
 }
 
 
-def test_every_fixture_has_expectations() -> None:
-    folders = {p.name for p in SUBMISSIONS.iterdir() if p.is_dir()}
-    assert folders == set(EXPECTED)
+def test_every_fixture_has_expectations_and_a_recording() -> None:
+    assert set(fixture_names()) == set(EXPECTED)
     assert len(EXPECTED) >= 25
+    assert {p.stem for p in RECORDINGS.glob("*.json")} == set(EXPECTED)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _queue_all(corpus) -> None:  # noqa: ANN001
-    """Start grading the whole corpus at once so that two runs overlap."""
-    for name in EXPECTED:
-        corpus.submit(code_file(name))
+def _statuses(grade) -> dict[str, str]:  # noqa: ANN001
+    return {check.id: check.status.value for check in grade.checks}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_statuses(name: str, corpus, rubric) -> None:  # noqa: ANN001
-    grade = corpus.grade(code_file(name))
-    statuses = {check.id: check.status.value for check in grade.checks}
+def test_statuses(name: str, recorded, rubric) -> None:  # noqa: ANN001
+    grade = recorded.grade(name, rubric)
+    statuses = _statuses(grade)
     expected = {spec.id: EXPECTED[name].get(spec.id, "pass") for spec in rubric.checks}
     assert statuses == expected, {check.id: check.message for check in grade.checks
                                   if statuses[check.id] != expected[check.id]}
 
 
+def test_every_check_but_two_fails_in_some_fixture(rubric) -> None:  # noqa: ANN001
+    """The corpus catches a defect with every check; the two it has no mutant for
+    (another architecture, a NaN loss) are failed on derived evidence in test_diagnosis.py."""
+    failing = {check for expected in EXPECTED.values() for check, status in expected.items() if status == "fail"}
+    assert {spec.id for spec in rubric.checks} - failing == {"base.mobilenetv2", "train.runs"}
+
+
 @pytest.mark.parametrize("name", ["mutant_double_scaling", "mutant_no_recompile", "mutant_raw_pixels"])
-def test_failures_say_why_and_where(name: str, corpus) -> None:  # noqa: ANN001
-    grade = corpus.grade(code_file(name))
+def test_failures_say_why_and_where(name: str, recorded, rubric) -> None:  # noqa: ANN001
+    grade = recorded.grade(name, rubric)
     for check in grade.checks:
         if check.status.value == "fail":
             assert check.message and check.hint, check.id
 
 
-def test_double_scaling_is_diagnosed(corpus) -> None:  # noqa: ANN001
-    checks = {c.id: c for c in corpus.grade(code_file("mutant_double_scaling")).checks}
+def test_double_scaling_is_diagnosed(recorded, rubric) -> None:  # noqa: ANN001
+    checks = {c.id: c for c in recorded.grade("mutant_double_scaling", rubric).checks}
     assert checks["input.range"].evidence["cause"] == "double_scaling"
     assert "double_scaling" in checks["train.learns"].evidence["causes"]
 
 
-def test_grading_twice_gives_the_same_result(corpus, rubric, tmp_path: Path) -> None:  # noqa: ANN001
-    from grader.grading import grade_submission
-    from grader.results import Submission
-    from grader.runner import RunSettings
-
-    code = code_file("mutant_double_scaling")
-    first = corpus.grade(code)
-    again = grade_submission(Submission(code.parent.name, code, code.parent), rubric,
-                             RunSettings(budget=rubric.budget), keep=tmp_path)
-    assert again.status.value == "graded"
-    # The corpus saves no models (faster); this run does, so its record was also cross-checked.
-    assert first.to_dict().pop("integrity")["status"] == "not checked"
-    assert again.to_dict().pop("integrity")["status"] == "confirmed"
-    assert _without_integrity(again) == _without_integrity(first)
-    # This run kept what the child saved: a model at each compile and each fit, and the trace.
-    assert sorted(p.name for p in tmp_path.glob("*.keras")) == ["01-compile.keras", "02-fit1.keras",
-                                                                "03-compile.keras", "04-fit2.keras"]
-    assert (tmp_path / "trace.jsonl").is_file()
-
-
-def _without_integrity(grade) -> dict:  # noqa: ANN001
-    result = grade.to_dict()
-    result.pop("integrity")
-    return result
-
-
-def test_crash_decides_from_partial_evidence(corpus) -> None:  # noqa: ANN001
-    grade = corpus.grade(code_file("mutant_crash_halfway"))
+def test_crash_decides_from_partial_evidence(recorded, rubric) -> None:  # noqa: ANN001
+    grade = recorded.grade("mutant_crash_halfway", rubric)
     checks = {c.id: c for c in grade.checks}
     assert grade.status.value == "error"
     assert "NameError" in grade.reason
     assert checks["base.frozen"].status.value == "pass"  # recorded before the crash
     assert "fine-tuning" in checks["finetune.unfreeze"].message
+
+
+# A handful of styles and defects, run live: the recordings must still be what the harness records.
+LIVE = ("tutorial", "notebook", "keras2_legacy", "mutant_double_scaling", "mutant_crash_halfway", "subclassed")
+
+
+def _shape(evidence) -> list[tuple]:  # noqa: ANN001
+    """What a trace must keep between runs: each event's kind and where it points in the student's code."""
+    return [(event.get("kind"), event.get("file"), event.get("cell"), event.get("line")) for event in evidence.run.trace]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", LIVE)
+def test_live_run_matches_its_recording(name: str, live, recorded, rubric) -> None:  # noqa: ANN001
+    for other in LIVE:
+        live.submit(code_file(other))  # queue them all: two run at a time
+    live_evidence, recording = live.evidence(code_file(name)), recorded.evidence(name)
+    assert live_evidence.run.status == recording.run.status
+    assert live_evidence.run.integrity.status == recording.run.integrity.status
+    assert _shape(live_evidence) == _shape(recording)
+    assert live_evidence.run.accommodations == recording.run.accommodations
+    assert _statuses(live.grade(code_file(name))) == _statuses(recorded.grade(name, rubric))
+
+
+@pytest.mark.slow
+def test_grading_twice_gives_the_same_result(live, rubric, tmp_path: Path) -> None:  # noqa: ANN001
+    from grader.grading import grade_submission
+    from grader.results import Submission
+    from grader.run.settings import RunSettings
+
+    code = code_file("mutant_double_scaling")
+    first = live.grade(code)
+    again = grade_submission(Submission(code.parent.name, code, code.parent), rubric,
+                             RunSettings(budget=rubric.budget), keep=tmp_path)
+    assert again.status.value == "graded"
+    assert first.environment["integrity"]["status"] == again.environment["integrity"]["status"] == "confirmed"
+    assert again.to_dict() == first.to_dict()
+    # This run kept what the child saved: a model at each compile and each fit, and the trace.
+    assert sorted(p.name for p in tmp_path.glob("*.keras")) == ["01-compile.keras", "02-fit1.keras",
+                                                                "03-compile.keras", "04-fit2.keras"]
+    assert (tmp_path / "trace.jsonl").is_file()

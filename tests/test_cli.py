@@ -17,7 +17,10 @@ import pytest
 from grader.discover import discover
 from grader.report_files import gradebook_rows, gradescope_result, write_csv
 from grader.report_terminal import ClassSummary, GradeReport
-from grader.results import AnswerScore, CheckResult, CheckStatus, Grade, GradeStatus
+from grader.results import AnswerScore, AnswerStatus, CheckResult, CheckStatus, Grade, GradeStatus, Location
+from grader.view import GradeView
+
+ADVICE = frozenset({"finetune.bn_inference"})
 
 from conftest import REPOSITORY
 
@@ -71,12 +74,16 @@ def test_canvas_bulk_download_is_grouped_by_student(tmp_path: Path) -> None:
 def _sample_grades() -> list[Grade]:
     checks = (CheckResult("base.frozen", CheckStatus.PASS, 4.0, 4.0, "frozen in phase 1"),
               CheckResult("input.range", CheckStatus.FAIL, 0.0, 4.0, "images are scaled twice",
-                          "Scale once.", {"location": "transfer.py, line 12"}),
+                          "Scale once.", {}, Location("transfer.py", 12)),
               CheckResult("finetune.bn_inference", CheckStatus.FAIL, 0.0, 0.0, "BatchNorm updated", "Freeze BN."))
-    answers = (AnswerScore("q1", 7.0, 10.0, "answered", ({"concept": "features", "sentence": "It learned edges."},),
+    answers = (AnswerScore("q1", 7.0, 10.0, AnswerStatus.ANSWERED, ({"concept": "features", "sentence": "It learned edges."},),
                            ("less data",), 0.8, False, ""),)
     return [Grade("alice", GradeStatus.GRADED, "ran to its end", 11.0, 18.0, checks, answers),
             Grade("bob", GradeStatus.ERROR, "NameError at transfer.py, line 3: x", 4.0, 18.0, checks[:1], ())]
+
+
+def _view(grade: Grade, audience: str = "instructor", hidden: frozenset[str] = frozenset()) -> GradeView:
+    return GradeView(grade, audience, hidden, ADVICE)
 
 
 def _render(renderable) -> str:  # noqa: ANN001
@@ -88,8 +95,8 @@ def _render(renderable) -> str:  # noqa: ANN001
 
 
 @pytest.mark.parametrize(("name", "renderable"), [
-    ("class_summary", ClassSummary(_sample_grades(), 18.0)),
-    ("grade_report", GradeReport(_sample_grades()[0], frozenset(), frozenset({"finetune.bn_inference"})))])
+    ("class_summary", ClassSummary([_view(grade) for grade in _sample_grades()], 18.0)),
+    ("grade_report", GradeReport(_view(_sample_grades()[0])))])
 def test_terminal_output_matches_golden(name: str, renderable, update_goldens: bool) -> None:  # noqa: ANN001
     text = _render(renderable)
     golden = GOLDEN / f"{name}.txt"
@@ -108,8 +115,8 @@ def test_csv_round_trips(tmp_path: Path, rubric) -> None:  # noqa: ANN001
     assert rows[1:] == [[str(value) for value in row] for row in expected]
 
 
-def test_gradescope_result_has_its_field_names(rubric) -> None:  # noqa: ANN001
-    result = gradescope_result(_sample_grades()[0], rubric, 12.5)
+def test_gradescope_result_has_its_field_names() -> None:
+    result = gradescope_result(_view(_sample_grades()[0], hidden=frozenset({"base.frozen"})), 12.5)
     assert set(result) == {"score", "execution_time", "output", "tests"}
     for test in result["tests"]:
         assert set(test) == {"name", "number", "score", "max_score", "status", "output", "visibility"}
@@ -135,17 +142,46 @@ def test_check_exit_codes(tmp_path: Path) -> None:
     assert _grade_command("check", str(broken), "--rubric", str(_touch(tmp_path / "bad.toml", "[rubric"))).returncode == 2
 
 
-def test_reference_lab_scores_full_marks_on_every_check() -> None:
-    """`grade check` on reference/transfer.py: exit 0, and every check (the advisory one too) passes."""
-    result = _grade_command("check", str(REPOSITORY / "reference" / "transfer.py"), "--json", "-")
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The package as a wheel installs it (not editable), in a folder of its own."""
+    wheels, target = tmp_path_factory.mktemp("wheels"), tmp_path_factory.mktemp("installed")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels),
+                    str(REPOSITORY)], check=True, capture_output=True, timeout=300)
+    wheel = next(wheels.glob("dl_lab_grader-*.whl"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+                   check=True, capture_output=True, timeout=300)
+    return target
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_the_rubric_and_the_reference_but_no_tests(installed: Path) -> None:
+    assert (installed / "dl_lab_rubrics" / "transfer_learning.toml").is_file()
+    assert (installed / "dl_lab_reference" / "transfer.py").is_file()
+    assert (installed / "dl_lab_reference" / "answers.md").is_file()
+    assert not (installed / "tests").exists() and not (installed / "rubrics").exists()
+
+
+@pytest.mark.slow
+def test_reference_lab_scores_full_marks_on_every_check(installed: Path, tmp_path: Path) -> None:
+    """`grade check` on the shipped reference lab, from an empty folder, through the installed wheel:
+    exit 0, and every check (the advisory one too) passes."""
+    reference = installed / "dl_lab_reference" / "transfer.py"
+    result = subprocess.run([sys.executable, "-m", "grader", "check", str(reference), "--json", "-"],
+                            capture_output=True, text=True, cwd=tmp_path,
+                            env={**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(installed)})
     assert result.returncode == 0, result.stderr[-2000:]
     document = json.loads(result.stdout)
     checks = document["submissions"][0]["checks"]
     assert len(checks) == 23 and [c["id"] for c in checks if c["status"] != "pass"] == []
     assert sum(c["points"] for c in checks) == sum(c["max_points"] for c in checks)
     assert document["environment"]["data"] == "synthetic"
+    assert "/installed" in subprocess.run([sys.executable, "-c", "import grader; print(grader.__file__)"],
+                                          capture_output=True, text=True, cwd=tmp_path,
+                                          env={**os.environ, "PYTHONPATH": str(installed)}).stdout
 
 
+@pytest.mark.slow
 def test_batch_killed_midway_resumes_without_losing_or_repeating(tmp_path: Path) -> None:
     for name in ("a", "b", "c"):
         _touch(tmp_path / "class" / name / "transfer.py", "import time\ntime.sleep(4)\n")
@@ -176,7 +212,7 @@ def test_batch_killed_midway_resumes_without_losing_or_repeating(tmp_path: Path)
 
 
 def test_a_batch_sweeps_scratch_folders_of_killed_graders(tmp_path: Path) -> None:
-    from grader.runner import sweep_stale_scratch
+    from grader.run.scratch import sweep_stale_scratch
 
     ended = subprocess.Popen(["true"])
     ended.wait()  # ended and reaped: its pid names a grader that is gone
@@ -187,3 +223,26 @@ def test_a_batch_sweeps_scratch_folders_of_killed_graders(tmp_path: Path) -> Non
         (folder / "scratch").mkdir(parents=True)
     assert sweep_stale_scratch(tmp_path) == [stale]
     assert not stale.exists() and live.exists() and unrelated.exists()
+
+
+def test_project_defaults_are_read_strictly(tmp_path: Path) -> None:
+    from grader.cli import project_defaults
+    from grader.errors import ConfigError
+
+    (tmp_path / "pyproject.toml").write_text('[tool.grader]\nrubric = "my.toml"\njobs = 2\ntime-out = 5\n')
+    with pytest.raises(ConfigError, match=r"unknown key 'time-out' \(did you mean 'timeout'\?\).*Received: time-out=5"):
+        project_defaults(tmp_path)
+    (tmp_path / "pyproject.toml").write_text('[tool.grader]\nrubric = "my.toml"\njobs = 2\n')
+    assert project_defaults(tmp_path) == {"rubric_path": "my.toml", "jobs": 2}
+    (tmp_path / "pyproject.toml").write_text('[tool.grader\nrubric = "my.toml"\n')
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        project_defaults(tmp_path)
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    assert project_defaults(tmp_path) == {}
+
+
+def test_a_bad_project_config_is_a_usage_error_naming_the_key(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.grader]\njbos = 2\n")
+    result = _grade_command("rubric", "validate", str(REPOSITORY / "rubrics" / "transfer_learning.toml"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "jbos" in result.stderr and "'jobs'" in result.stderr

@@ -1,19 +1,25 @@
-"""The offline harness and the sandbox: what a run records, and what it cannot do."""
+"""The offline harness and the sandbox: what a run records, and what it cannot do.
+
+What fixture submissions record is tested on their recordings (test_checks.py proves a handful
+still match live runs); the small scripts of fixtures/runs/ run live, two at a time (``slow``)."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from grader.results import RunStatus
-from grader.runner import RunSettings, run_submission
-from grader.sandbox import available_isolation
+from grader.run.runner import run_submission
+from grader.run.settings import RunSettings
+from grader.run.sandbox import available_isolation
 
-from conftest import FIXTURES, REPOSITORY, code_file
+from conftest import FIXTURES, REPOSITORY
 
 RUNS = FIXTURES / "runs"
 needs_bwrap = pytest.mark.skipif(available_isolation() != "bwrap", reason="bubblewrap is not available here")
@@ -23,8 +29,8 @@ def _events(evidence, kind: str) -> list[dict]:  # noqa: ANN001
     return evidence.run.events(kind)
 
 
-def test_tutorial_style_trace(corpus) -> None:  # noqa: ANN001
-    evidence = corpus.evidence(code_file("tutorial"))
+def test_tutorial_style_trace(recorded) -> None:  # noqa: ANN001
+    evidence = recorded.evidence("tutorial")
     assert evidence.run.status is RunStatus.COMPLETED
     application = _events(evidence, "application")[0]
     assert application["line"] == 40 and application["architecture"] == "MobileNetV2"
@@ -43,112 +49,153 @@ def test_tutorial_style_trace(corpus) -> None:  # noqa: ANN001
     assert any("cats_and_dogs.zip" in note for note in evidence.run.accommodations)
 
 
-def test_hard_coded_absolute_path_is_redirected_and_reported(corpus) -> None:  # noqa: ANN001
-    evidence = corpus.evidence(code_file("sequential_idg"))
+def test_hard_coded_absolute_path_is_redirected_and_reported(recorded) -> None:  # noqa: ANN001
+    evidence = recorded.evidence("sequential_idg")
     assert evidence.run.status is RunStatus.COMPLETED
     assert any("/Users/hritikanand/Documents/Lab 06" in note for note in evidence.run.accommodations)
     assert len(_events(evidence, "fit")) == 2
 
 
-def test_notebook_events_point_at_cells(corpus) -> None:  # noqa: ANN001
-    evidence = corpus.evidence(code_file("notebook"))
+def test_notebook_events_point_at_cells(recorded) -> None:  # noqa: ANN001
+    evidence = recorded.evidence("notebook")
     application = _events(evidence, "application")[0]
     assert application["file"] == "Lab6.ipynb" and application["cell"] >= 2
     assert all(fit.get("cell") for fit in _events(evidence, "fit"))
 
 
-def test_crash_keeps_the_events_before_it(corpus) -> None:  # noqa: ANN001
-    evidence = corpus.evidence(code_file("mutant_crash_halfway"))
+def test_crash_keeps_the_events_before_it(recorded) -> None:  # noqa: ANN001
+    evidence = recorded.evidence("mutant_crash_halfway")
     assert evidence.run.status is RunStatus.ERROR
     exception = _events(evidence, "exception")[0]
     assert exception["type"] == "NameError" and exception["line"] == 46
     assert len(_events(evidence, "fit")) == 1  # the first phase, recorded before the crash
 
 
-def test_keras2_spellings_are_accommodated_and_reported(corpus) -> None:  # noqa: ANN001
-    notes = " ".join(corpus.evidence(code_file("keras2_legacy")).run.accommodations)
+def test_keras2_spellings_are_accommodated_and_reported(recorded) -> None:  # noqa: ANN001
+    notes = " ".join(recorded.evidence("keras2_legacy").run.accommodations)
     for spelling in ("lr=0.001", "fit_generator", "layers.experimental.preprocessing", "history['acc']"):
         assert spelling in notes, spelling
 
 
-def test_weights_frozen_then_fine_tuned_then_not_without_recompile(corpus) -> None:  # noqa: ANN001
-    phases = corpus.evidence(code_file("sequential_idg")).phases()
+def test_weights_frozen_then_fine_tuned_then_not_without_recompile(recorded) -> None:  # noqa: ANN001
+    phases = recorded.evidence("sequential_idg").phases()
     base = phases[0].base()["name"]
     in_base = [p for p in phases[0].weights["changed"] if p.startswith(base + "/")]
     assert in_base == [] and "dense" in " ".join(phases[0].weights["changed"])
     assert [p for p in phases[1].weights["changed"] if p.startswith(base + "/")]
-    stuck = corpus.evidence(code_file("mutant_no_recompile")).phases()[1]
+    stuck = recorded.evidence("mutant_no_recompile").phases()[1]
     assert stuck.base()["base"]["trainable_weights"] > 0  # unfrozen...
     assert not [p for p in stuck.weights["changed"] if p.startswith(base + "/")]  # ...but never trained
 
 
 @pytest.mark.parametrize(("name", "low", "high"), [("sequential_idg", -1.0, 1.0), ("mutant_double_scaling", -1.0, -0.99),
                                                    ("mutant_raw_pixels", 0.0, 255.0)])
-def test_input_statistics_tell_the_preprocessing_apart(corpus, name: str, low: float, high: float) -> None:  # noqa: ANN001
-    statistics = next(iter(corpus.evidence(code_file(name)).phases()[0].end["input_statistics"].values()))
+def test_input_statistics_tell_the_preprocessing_apart(recorded, name: str, low: float, high: float) -> None:  # noqa: ANN001
+    statistics = next(iter(recorded.evidence(name).phases()[0].end["input_statistics"].values()))
     assert statistics["min"] == pytest.approx(low, abs=0.01)
     assert statistics["max"] == pytest.approx(high, abs=0.01)
 
 
-def test_a_run_that_never_ends_times_out_and_keeps_its_events(rubric) -> None:  # noqa: ANN001
-    from dataclasses import replace
+class LiveRuns:
+    """The small scripts of fixtures/runs/ (and one hostile case), all started at once, two at a time."""
 
-    settings = RunSettings(budget=replace(rubric.budget, timeout_seconds=25))
-    result = run_submission(RUNS / "never_ends.py", settings)
+    def __init__(self, rubric, folder: Path) -> None:  # noqa: ANN001
+        self.folder = folder
+        self.escape_targets = [folder / "escape-target", REPOSITORY / f"escape-{uuid.uuid4().hex}",
+                               Path("/tmp") / f"escape-{uuid.uuid4().hex}", Path.home() / f"escape-{uuid.uuid4().hex}"]
+        self.scratch_root = folder / "scratch-root"
+        self.scratch_root.mkdir()
+        flat = folder / "flat"
+        flat.mkdir()
+        (flat / "alice.py").write_text("import os\nprint('FILES', sorted(os.listdir('.')))\n")
+        (flat / "bob.py").write_text("print('bob')\n")
+        self.flat = flat
+        budget = rubric.budget
+        escape_env = {"ESCAPE_TARGETS": os.pathsep.join(map(str, self.escape_targets))}
+        jobs = {
+            "never_ends": (RUNS / "never_ends.py", RunSettings(budget=replace(budget, timeout_seconds=25)), None),
+            "early_exit": (RUNS / "early_exit.py", RunSettings(budget=budget), None),
+            "network": (RUNS / "network.py", RunSettings(budget=budget, work_root=self.scratch_root), None),
+            "escape_write": (RUNS / "escape_write.py", RunSettings(budget=budget, extra_env=escape_env), None),
+            "flat": (flat / "alice.py", RunSettings(budget=budget), (flat / "alice.py",)),
+            "read_others": (FIXTURES / "hostile" / "read_others" / "transfer.py", RunSettings(budget=budget), None),
+        }
+        self._pool = ThreadPoolExecutor(max_workers=2)
+        self._futures = {name: self._pool.submit(run_submission, code, settings, None, files)
+                         for name, (code, settings, files) in jobs.items()}
+
+    def __getitem__(self, name: str):  # noqa: ANN204
+        return self._futures[name].result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.fixture(scope="module")
+def runs(rubric, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN001
+    started = LiveRuns(rubric, tmp_path_factory.mktemp("runs"))
+    yield started
+    started.close()
+
+
+@pytest.mark.slow
+def test_a_run_that_never_ends_times_out_and_keeps_its_events(runs) -> None:  # noqa: ANN001
+    result = runs["never_ends"]
     assert result.status is RunStatus.TIMEOUT
     assert "time limit" in result.reason
     assert result.events("application")
 
 
-def test_early_sys_exit_is_recorded_and_means_no_training(rubric) -> None:  # noqa: ANN001
-    result = run_submission(RUNS / "early_exit.py", RunSettings(budget=rubric.budget))
+@pytest.mark.slow
+def test_early_sys_exit_is_recorded_and_means_no_training(runs) -> None:  # noqa: ANN001
+    result = runs["early_exit"]
     assert result.status is RunStatus.COMPLETED
     exit_event = result.events("exit")[0]
     assert exit_event["code"] == 0 and exit_event["line"] == 8
     assert result.events("fit_start") == []
 
 
+@pytest.mark.slow
 @needs_bwrap
-def test_sandbox_has_no_network(rubric) -> None:  # noqa: ANN001
-    result = run_submission(RUNS / "network.py", RunSettings(budget=rubric.budget))
+def test_sandbox_has_no_network(runs) -> None:  # noqa: ANN001
+    result = runs["network"]
+    assert result.status is RunStatus.COMPLETED  # trying is no crash: the script is graded
     assert result.isolation == "bwrap"
     assert "CONNECTED" not in result.stdout_tail and "RESOLVED" not in result.stdout_tail
     assert result.stdout_tail.count("BLOCKED") == 2 and "NO-DNS" in result.stdout_tail
 
 
+@pytest.mark.slow
 @needs_bwrap
-def test_sandbox_cannot_write_outside_its_scratch_folder(rubric, tmp_path: Path) -> None:  # noqa: ANN001
-    marker = f"escape-{uuid.uuid4().hex}"
-    targets = [tmp_path / marker, REPOSITORY / marker, Path("/tmp") / marker, Path.home() / marker]
-    settings = RunSettings(budget=rubric.budget, extra_env={"ESCAPE_TARGETS": os.pathsep.join(map(str, targets))})
-    result = run_submission(RUNS / "escape_write.py", settings)
+def test_sandbox_cannot_write_outside_its_scratch_folder(runs) -> None:  # noqa: ANN001
+    result = runs["escape_write"]
     assert "WROTE-INSIDE" in result.stdout_tail
-    for target in targets:
+    for target in runs.escape_targets:
         assert not target.exists(), f"the sandbox wrote {target}"
     assert "DENIED" in result.stdout_tail
 
 
-def test_runs_leave_no_scratch_folders(rubric, tmp_path: Path) -> None:  # noqa: ANN001
-    settings = RunSettings(budget=rubric.budget, work_root=tmp_path)
-    run_submission(RUNS / "network.py", settings)
-    assert list(tmp_path.iterdir()) == []
+@pytest.mark.slow
+def test_runs_leave_no_scratch_folders(runs) -> None:  # noqa: ANN001
+    runs["network"]
+    assert list(runs.scratch_root.iterdir()) == []
     assert shutil.which("python3")
 
 
-def test_flat_layout_runs_see_only_their_own_files(rubric, tmp_path: Path) -> None:  # noqa: ANN001
+@pytest.mark.slow
+def test_flat_layout_runs_see_only_their_own_files(runs) -> None:  # noqa: ANN001
     from grader.discover import discover
 
-    (tmp_path / "alice.py").write_text("import os\nprint('FILES', sorted(os.listdir('.')))\n")
-    (tmp_path / "bob.py").write_text("print('bob')\n")
-    alice = next(s for s in discover(tmp_path).submissions if s.id == "alice")
+    alice = next(s for s in discover(runs.flat).submissions if s.id == "alice")
     assert not alice.own_folder
-    result = run_submission(alice.code, RunSettings(budget=rubric.budget), files=(alice.code,))
-    listed = next(line for line in result.stdout_tail.splitlines() if line.startswith("FILES"))
+    listed = next(line for line in runs["flat"].stdout_tail.splitlines() if line.startswith("FILES"))
     assert "alice.py" in listed and "bob.py" not in listed
 
 
+@pytest.mark.slow
 @needs_bwrap
-def test_sandbox_cannot_read_the_rubric_or_other_students(rubric) -> None:  # noqa: ANN001
-    result = run_submission(FIXTURES / "hostile" / "read_others" / "transfer.py", RunSettings(budget=rubric.budget))
+def test_sandbox_cannot_read_the_rubric_or_other_students(runs) -> None:  # noqa: ANN001
+    result = runs["read_others"]
+    assert result.status is RunStatus.COMPLETED
     assert "searched" in result.stdout_tail
     assert "READ" not in result.stdout_tail

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from grader.evidence import Evidence
-from grader.harness.snapshot import file_digest
-from grader.integrity import artifact_digests, inspection_mismatches, reconcile
+from grader.shared.describe import file_digest
+from grader.run.integrity import artifact_digests, inspection_mismatches, reconcile
 from grader.results import Integrity, RunResult, RunStatus
 from grader.scoring import score_checks
 from grader.static import StaticEvidence
@@ -122,10 +122,11 @@ def saved_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_the_inspector_derives_layers_and_flags_itself_and_refuses_unsafe_files(saved_models: Path,
                                                                                  tmp_path: Path) -> None:
     request = {"artifacts": ["01-compile.keras", "02-compile.keras", "03-fit1.keras"], "bases": {}}
-    subprocess.run([sys.executable, "-m", "grader.inspector", str(saved_models), str(tmp_path), str(tmp_path / "out.json")],
+    subprocess.run([sys.executable, "-m", "grader.run.inspector", str(saved_models), str(tmp_path), str(tmp_path / "out.json")],
                    input=json.dumps(request), text=True, check=True, timeout=300)
     plain, unsafe, missing = json.loads((tmp_path / "out.json").read_text())["models"]
     assert [(layer["path"], layer["trainable"]) for layer in plain["model"]["layers"]] == [("hidden", False), ("out", True)]

@@ -32,6 +32,7 @@ def _features(model, count: int = 32, size: int = 160) -> tuple[np.ndarray, np.n
     return maps.mean(axis=(1, 2)), np.arange(count) % 2
 
 
+@pytest.mark.slow
 def test_stand_in_is_reported_and_passes_signal(stand_in) -> None:  # noqa: ANN001
     model, source, _ = stand_in
     assert source.kind == "stand-in"
@@ -48,6 +49,7 @@ def test_stand_in_is_reported_and_passes_signal(stand_in) -> None:  # noqa: ANN0
     assert np.abs(cats.mean(0) - dogs.mean(0)).max() > 0.05
 
 
+@pytest.mark.slow
 def test_random_weights_pass_no_signal() -> None:
     from keras.applications import MobileNetV2
 
@@ -55,6 +57,7 @@ def test_random_weights_pass_no_signal() -> None:
     assert np.abs(features).max() < 1e-3  # activations vanish before the last block
 
 
+@pytest.mark.slow
 def test_second_request_is_served_from_cache(stand_in) -> None:  # noqa: ANN001
     from keras.applications import MobileNetV2
 
@@ -68,6 +71,7 @@ def test_second_request_is_served_from_cache(stand_in) -> None:  # noqa: ANN001
     assert all(np.array_equal(a, b) for a, b in zip(first_model.get_weights(), model.get_weights()))
 
 
+@pytest.mark.slow
 def test_real_weights_are_used_when_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stand_in) -> None:  # noqa: ANN001
     from keras.applications import MobileNetV2
 

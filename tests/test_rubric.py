@@ -11,7 +11,10 @@ import pytest
 
 from grader.checks import REGISTRY
 from grader.errors import RubricError
-from grader.rubric import DEFAULT_RUBRIC, LAB_ITEMS, load_rubric
+from grader.bundled import default_rubric
+from grader.rubric import LAB_ITEMS, load_rubric
+
+DEFAULT_RUBRIC = default_rubric()
 
 DOCS = Path(__file__).parent.parent / "docs" / "checks.md"
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from grader.answers.text import content_stems, find_phrase, sentences, stems, tokens
-from grader.results import AnswerScore
+from grader.results import AnswerScore, AnswerStatus
 from grader.rubric import Concept, QuestionSpec
 
 MIN_WORDS, MAX_WORDS = 8, 400
@@ -86,7 +86,7 @@ def score_answer(question: QuestionSpec, text: str) -> AnswerScore:
     confidence = max(0.0, 1.0 - abs(coverage - min(1.0, similarity * 1.6)))
     if confidence < REVIEW_BELOW:
         reasons.append(f"low confidence ({confidence:.2f}): concepts and similarity to the model answer disagree")
-    status = "answered" if words else "missing"
+    status = AnswerStatus.ANSWERED if words else AnswerStatus.MISSING
     return AnswerScore(
         id=question.id, points=round(points, 2), max_points=question.points, status=status,
         found=tuple({"concept": hit.concept.name, "sentence": hit.sentence} for hit in stated),
@@ -97,5 +97,5 @@ def score_answer(question: QuestionSpec, text: str) -> AnswerScore:
 
 def missing_answer(question: QuestionSpec) -> AnswerScore:
     """The score of an item the document does not contain."""
-    return AnswerScore(question.id, 0.0, question.points, "missing", (), tuple(c.name for c in question.concepts),
+    return AnswerScore(question.id, 0.0, question.points, AnswerStatus.MISSING, (), tuple(c.name for c in question.concepts),
                        1.0, True, "no answer found for this item")

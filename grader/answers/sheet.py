@@ -9,7 +9,7 @@ from pathlib import Path
 from grader.answers.extract import AnswerText, read_document, split_items
 from grader.answers.score import missing_answer, score_answer
 from grader.errors import SubmissionError
-from grader.results import AnswerScore, CheckResult, Submission
+from grader.results import AnswerScore, AnswerStatus, CheckResult, Submission
 from grader.rubric import QuestionSpec, Rubric
 
 
@@ -61,7 +61,7 @@ def linked_code_item(question: QuestionSpec, item: AnswerText | None, checks: Se
     verdicts = ", ".join(f"{check_id} {by_id[check_id].status.value}" for check_id in question.checks if check_id in by_id)
     excerpt = (item.text.strip()[:600] if item else "")
     return AnswerScore(
-        id=question.id, points=0.0, max_points=question.points, status="linked" if excerpt else "missing",
+        id=question.id, points=0.0, max_points=question.points, status=AnswerStatus.LINKED if excerpt else AnswerStatus.MISSING,
         found=({"concept": "code excerpt", "sentence": excerpt},) if excerpt else (),
         missing=() if excerpt else ("code excerpt",), confidence=1.0, needs_review=False,
         reason=f"verified by the code checks: {verdicts}" + ("" if excerpt else "; no excerpt in the answers"))

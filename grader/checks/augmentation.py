@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from grader.checks.layers import before_base, base_index, of_class
-from grader.checks.registry import Verdict, failed, passed, register, undecided
+from grader.checks.registry import Verdict, failed, passed, register, undecided, written
 from grader.evidence import Evidence
 
 
@@ -42,7 +42,7 @@ def augment_flip(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
                           "Put the augmentation layers before the base model.")
     if generator.get("horizontal_flip") is True:
         return passed("ImageDataGenerator(horizontal_flip=True) flips the training images",
-                      location=str(evidence.location(generator["_fact"])))
+                      location=evidence.location(generator["_fact"]))
     if layers is None and not evidence.static.of("layer", "RandomFlip"):
         if not evidence.phases() and not evidence.events("compile"):
             return undecided("no model was compiled, and the source has no RandomFlip" + evidence.crash_note())
@@ -50,8 +50,8 @@ def augment_flip(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
     if layers is None and static:
         mode = static[0].details.get("arg0", static[0].details.get("mode", "horizontal_and_vertical"))
         if "horizontal" in str(mode):
-            return Verdict("pass", f"RandomFlip({mode!r}) is written (not seen running)" + evidence.crash_note(),
-                           "", {"location": str(evidence.location(static[0]))}, 0.5)
+            return written(f"RandomFlip({mode!r}) is written (not seen running)" + evidence.crash_note(),
+                           evidence.location(static[0]))
     return failed("no horizontal flip is applied to the training images",
                   "Add layers.RandomFlip('horizontal') at the start of the model (or in a data_augmentation "
                   "Sequential applied before the base).")
@@ -85,8 +85,8 @@ def augment_rotation(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
     if layers is None and static:
         factor = _largest(static[0].details.get("arg0", static[0].details.get("factor")))
         if factor is not None and abs(factor - expected) <= tolerance + 1e-9:
-            return Verdict("pass", f"RandomRotation({factor:g}) is written (not seen running)" + evidence.crash_note(),
-                           "", {"location": str(evidence.location(static[0]))}, 0.5)
+            return written(f"RandomRotation({factor:g}) is written (not seen running)" + evidence.crash_note(),
+                           evidence.location(static[0]))
     if layers is None and not evidence.events("compile"):
         return undecided("no model was compiled, and the source has no RandomRotation" + evidence.crash_note())
     return failed("no random rotation is applied to the training images",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from grader.checks.registry import Verdict, failed, passed, register, undecided
+from grader.checks.registry import Verdict, failed, passed, register, undecided, written
 from grader.evidence import Evidence
 
 
@@ -25,8 +25,7 @@ def _built(evidence: Evidence) -> tuple[dict[str, Any] | None, str]:
 
 
 def _where(arguments: dict[str, Any], origin: str) -> dict[str, Any]:
-    return {"location": str(arguments["_location"]) if arguments.get("_location") else None,
-            "decided_from": origin}
+    return {"location": arguments.get("_location"), "decided_from": origin}
 
 
 @register("script.runs", "the script ran to its end under the harness")
@@ -42,7 +41,7 @@ def script_runs(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
     return failed(f"the script did not finish: {run.reason}",
                   "Run your script from start to end before handing it in; fix the first error it shows."
                   + (f" Look at {location}." if location else ""),
-                  status=run.status.value, location=str(location) if location else None)
+                  status=run.status.value, location=location)
 
 
 @register("base.mobilenetv2", "the base model is Keras's MobileNetV2")
@@ -107,7 +106,7 @@ def base_frozen(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
         return undecided("the trained model contains no pretrained base the harness built")
     trainable = base["base"]["trainable_weights"]
     changed = [path for path in first.weights["changed"] if path.startswith(base["name"] + "/")]
-    where = {"location": str(evidence.location(first.start))}
+    where = {"location": evidence.location(first.start)}
     if trainable == 0 and not changed:
         return passed("the base had no trainable weights in the first phase and none of them changed", **where)
     if trainable:
@@ -130,7 +129,7 @@ def _frozen_without_training(evidence: Evidence) -> Verdict:
     assignments = [f for f in evidence.static.of("trainable") if f.details.get("value") is False
                    and "loop_over" not in f.details]
     if assignments:
-        return Verdict("pass", f"`{assignments[0].name}.trainable = False` is written (training never ran)"
-                       + evidence.crash_note(), "", {"location": str(evidence.location(assignments[0]))}, 0.5)
+        return written(f"`{assignments[0].name}.trainable = False` is written (training never ran)"
+                       + evidence.crash_note(), evidence.location(assignments[0]))
     return failed("no training phase ran and the base was not seen frozen" + evidence.crash_note(),
                   "Freeze the base with base_model.trainable = False before compiling.")

@@ -30,7 +30,7 @@ def compile_loss(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
         return undecided("the model was never compiled" + evidence.crash_note())
     loss = phase.compile.get("loss") or {}
     name = str(loss.get("name") or "")
-    where = {"location": str(evidence.location(phase.compile)), "loss": loss}
+    where = {"location": evidence.location(phase.compile), "loss": loss}
     mismatches = loss_output_causes(evidence, phase)
     if mismatches:
         return failed(mismatches[0].explanation, mismatches[0].fix, **where)
@@ -52,4 +52,4 @@ def compile_accuracy(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
         return passed(f"metrics={compiled.get('metrics')}")
     return failed(f"accuracy is not among the metrics ({compiled.get('metrics') or 'none'})",
                   "Compile with metrics=['accuracy'] so that training reports it.",
-                  location=str(evidence.location(compiled)))
+                  location=evidence.location(compiled))

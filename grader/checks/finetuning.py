@@ -35,7 +35,7 @@ def finetune_unfreeze(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
         base = phase.base()["base"]
         count = len(base["trainable_layer_indices"])
         return passed(f"phase {phase.number} trained with {count} of the base's {base['weighted_layers']} "
-                      "weighted layers trainable", location=str(evidence.location(phase.start)))
+                      "weighted layers trainable", location=evidence.location(phase.start))
     if len(phases) < 2:
         static = [f for f in evidence.static.of("trainable") if f.details.get("value") is True]
         note = f" (base_model.trainable = True is written at line {static[0].line})" if static else ""

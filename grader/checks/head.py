@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from grader.checks.layers import after_base, base_index, computing, describe, of_class
-from grader.checks.registry import Verdict, failed, passed, register, undecided
+from grader.checks.registry import Verdict, failed, passed, register, undecided, written
 from grader.evidence import Evidence
 
 
@@ -32,8 +32,8 @@ def _static_head(evidence: Evidence) -> list[str]:
 def _unknown(evidence: Evidence, wanted: str) -> Verdict:
     static = _static_head(evidence)
     if wanted in static:
-        return Verdict("pass", f"{wanted} is written (the model was never built)" + evidence.crash_note(),
-                       "", {"written": static}, 0.5)
+        return written(f"{wanted} is written (the model was never built)" + evidence.crash_note(), None,
+                       written=static)
     return undecided("the model was never compiled, so its head is unknown" + evidence.crash_note(), written=static)
 
 

@@ -11,7 +11,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from grader.results import CheckStatus, Location
+
 CheckFunction = Callable[..., Any]
+SOURCE_ONLY_CREDIT = 0.5  # what a verdict read from the source alone earns
 
 
 @dataclass(frozen=True)
@@ -57,20 +60,29 @@ def register(
 class Verdict:
     """What a check function returns; scoring turns it into a ``CheckResult`` with points."""
 
-    status: str  # "pass" | "fail" | "error"
+    status: CheckStatus
     message: str
     hint: str = ""
     evidence: Mapping[str, Any] = field(default_factory=dict)
     credit: float = 1.0  # the share of the points a pass earns (partial credit)
+    location: Location | None = None
 
 
-def passed(message: str, **evidence: Any) -> Verdict:
-    return Verdict("pass", message, "", evidence)
+def passed(message: str, *, location: Location | None = None, **evidence: Any) -> Verdict:
+    """A pass at full credit."""
+    return Verdict(CheckStatus.PASS, message, "", evidence, 1.0, location)
 
 
-def failed(message: str, hint: str, **evidence: Any) -> Verdict:
-    return Verdict("fail", message, hint, evidence)
+def written(message: str, location: Location | None, **evidence: Any) -> Verdict:
+    """A pass decided from the source alone (the run never got there): half the points."""
+    return Verdict(CheckStatus.PASS, message, "", evidence, SOURCE_ONLY_CREDIT, location)
 
 
-def undecided(message: str, **evidence: Any) -> Verdict:
-    return Verdict("error", message, "", evidence)
+def failed(message: str, hint: str, *, location: Location | None = None, **evidence: Any) -> Verdict:
+    """A failure, with a hint saying what to do."""
+    return Verdict(CheckStatus.FAIL, message, hint, evidence, 1.0, location)
+
+
+def undecided(message: str, *, location: Location | None = None, **evidence: Any) -> Verdict:
+    """The check could not decide (it says why): an ``error`` result."""
+    return Verdict(CheckStatus.ERROR, message, "", evidence, 1.0, location)

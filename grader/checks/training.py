@@ -20,7 +20,7 @@ def train_runs(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
                   else "the script never called fit" + evidence.crash_note())
         return failed(reason, "Train the model with model.fit(...) on the training data.")
     first = phases[0]
-    where = {"location": str(evidence.location(first.start))}
+    where = {"location": evidence.location(first.start)}
     if first.end is None:
         exception = next((e for e in evidence.events("exception")), None)
         detail = f"{exception.get('type')}: {exception.get('message')}" if exception else evidence.run.reason

@@ -14,8 +14,9 @@ from pathlib import Path
 from types import TracebackType
 
 from grader.harness import training
-from grader.harness.config import HarnessConfig
 from grader.harness.trace import Trace
+from grader.shared.budget import HarnessConfig
+from grader.shared.layout import Scratch
 
 
 def _student_frame(tb: TracebackType | None, workdir: str) -> dict[str, object]:
@@ -75,7 +76,7 @@ def _read_key(fd: int | None) -> bytes:
 
 def main() -> int:
     config = HarnessConfig.read(Path(sys.argv[1]))
-    trace = Trace(Path(config.trace), Path(config.workdir), _read_key(config.key_fd))
+    trace = Trace(Scratch(Path(config.workdir)).trace, Path(config.workdir), _read_key(config.key_fd))
     trace.emit("harness_start", python=sys.version.split()[0], pid=os.getpid())
     import keras
     import tensorflow as tf

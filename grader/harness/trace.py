@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import math
 import os
 import sys
 import time
 from pathlib import Path
 from typing import Any, TextIO
+
+from grader.shared.jsonable import jsonable
+from grader.shared.signing import signer
 
 _MAX_EVENT_CHARS = 200_000
 _HARNESS_DIR = str(Path(__file__).resolve().parent.parent)
@@ -21,7 +21,7 @@ class Trace:
 
     def __init__(self, path: Path, workdir: Path, key: bytes = b"") -> None:
         self._file: TextIO = open(path, "a", encoding="utf-8", buffering=1)
-        self._sign = _signer(key)
+        self._sign = signer(key)
         self._workdir = str(workdir.resolve())
         self._seq = 0
         self._started = time.monotonic()
@@ -61,38 +61,3 @@ class Trace:
                 return {"file": os.path.relpath(filename, self._workdir), "line": frame.f_lineno}
             frame = frame.f_back
         return {}
-
-
-def _signer(key: bytes) -> Any:
-    """A function that signs one trace line with ``key`` (kept only in this closure)."""
-    def sign(line: str) -> str:
-        return hmac.new(key, line.encode(), hashlib.sha256).hexdigest()[:32]
-
-    return sign
-
-
-def verify(line: str, mac: str, key: bytes) -> bool:
-    """Whether ``mac`` is the harness's signature of ``line`` under ``key`` (used by the parent)."""
-    expected = hmac.new(key, line.encode(), hashlib.sha256).hexdigest()[:32]
-    return hmac.compare_digest(expected, mac)
-
-
-def jsonable(value: Any, depth: int = 0) -> Any:
-    """Convert numbers, arrays, tuples and unknown objects into JSON values (NaN becomes a string)."""
-    if depth > 12:
-        return repr(value)[:200]
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, dict):
-        return {str(k): jsonable(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set)):
-        return [jsonable(v, depth + 1) for v in value]
-    if hasattr(value, "tolist") and getattr(value, "size", 2) <= 64:
-        return jsonable(value.tolist(), depth + 1)
-    if hasattr(value, "item") and getattr(value, "size", 2) == 1:
-        return jsonable(value.item(), depth + 1)
-    return repr(value)[:200]

@@ -15,10 +15,12 @@ from typing import Any
 import numpy as np
 
 from grader.harness import applications
-from grader.harness.config import HarnessConfig
-from grader.harness.snapshot import (STATISTICS, describe_loss, describe_metrics, describe_model, describe_optimizer,
-                                     file_digest, layer_weights)
 from grader.harness.trace import Trace
+from grader.shared.budget import HarnessConfig
+from grader.shared.describe import (STATISTICS, describe_loss, describe_metrics, describe_model, describe_optimizer,
+                                    file_digest, layer_weights)
+from grader.shared.jsonable import jsonable
+from grader.shared.layout import Scratch, saved_model_name
 
 
 class Recorder:
@@ -36,7 +38,7 @@ class Recorder:
         if not self.config.save_models:
             return None
         self.saved += 1
-        path = Path(self.config.artifacts) / f"{self.saved:02d}-{label}.keras"
+        path = Scratch(Path(self.config.workdir)).artifacts / saved_model_name(self.saved, label)
         try:
             model.save(path)
             digest = file_digest(path)
@@ -168,14 +170,14 @@ def _fit(original: Any, recorder: Recorder) -> Any:
         call = signature.bind(self, *args, **kwargs)
         call.apply_defaults()
         arguments = call.arguments
-        requested = {key: _plain(arguments.get(key)) for key in
+        requested = {key: jsonable(arguments.get(key)) for key in
                      ("epochs", "initial_epoch", "steps_per_epoch", "validation_steps", "batch_size")}
         _apply_budget(arguments, recorder.config, first=recorder.fits == 0)
         recorder.fits += 1
         phase = recorder.fits
         _build_before_training(self, arguments.get("x"))  # so the record shows the weights fit will train
         recorder.trace.emit("fit_start", phase=phase, model_id=id(self), requested=requested,
-                            budget={key: _plain(arguments.get(key)) for key in requested},
+                            budget={key: jsonable(arguments.get(key)) for key in requested},
                             model=describe_model(self, applications.BASES),
                             data=describe_data(arguments.get("x"), arguments.get("y")),
                             has_validation=arguments.get("validation_data") is not None
@@ -194,7 +196,7 @@ def _fit(original: Any, recorder: Recorder) -> Any:
             applications.InputProbe.recording = recorder.in_fit = False
         recorder.trace.emit("fit", phase=phase, model_id=id(self), requested=requested,
                             epochs_run=list(getattr(history, "epoch", [])),
-                            history={k: [_plain(v) for v in values] for k, values in getattr(history, "history", {}).items()},
+                            history={k: [jsonable(v) for v in values] for k, values in getattr(history, "history", {}).items()},
                             batch_losses=batch_losses,
                             weights=weight_changes(before, self), input_statistics=_probe_summaries(self),
                             optimizer=describe_optimizer(self.optimizer) if self.optimizer is not None else None,
@@ -238,17 +240,17 @@ def _batch_logger(losses: list[float]) -> Any:
 
 def _apply_budget(arguments: dict[str, Any], config: HarnessConfig, first: bool) -> None:
     """Shrink epochs and steps in place; ``initial_epoch`` (the phase structure) is kept."""
-    budget_steps = config.steps_per_epoch if first else config.fine_tune_steps_per_epoch
+    budget_steps = config.budget.steps_per_epoch if first else config.budget.fine_tune_steps_per_epoch
     initial = int(arguments.get("initial_epoch") or 0)
     epochs = int(arguments.get("epochs") or 1)
     if epochs > initial:
-        arguments["epochs"] = initial + min(epochs - initial, config.epochs)
+        arguments["epochs"] = initial + min(epochs - initial, config.budget.epochs)
     steps = arguments.get("steps_per_epoch")
     arguments["steps_per_epoch"] = min(int(steps), budget_steps) if steps else budget_steps
     if arguments.get("validation_data") is not None or arguments.get("validation_split"):
         validation_steps = arguments.get("validation_steps")
-        arguments["validation_steps"] = (min(int(validation_steps), config.eval_steps) if validation_steps
-                                         else config.eval_steps)
+        arguments["validation_steps"] = (min(int(validation_steps), config.budget.eval_steps) if validation_steps
+                                         else config.budget.eval_steps)
     x = arguments.get("x")
     if isinstance(x, np.ndarray) and arguments.get("batch_size") is None:
         arguments["batch_size"] = 32
@@ -263,27 +265,15 @@ def _bounded(original: Any, recorder: Recorder, name: str) -> Any:
             return original(self, *args, **kwargs)
         call = signature.bind(self, *args, **kwargs)
         x = call.arguments.get("x")
-        if not isinstance(x, np.ndarray) or len(x) > 64 * recorder.config.eval_steps:
+        if not isinstance(x, np.ndarray) or len(x) > 64 * recorder.config.budget.eval_steps:
             steps = call.arguments.get("steps")
-            call.arguments["steps"] = min(int(steps), recorder.config.eval_steps) if steps else recorder.config.eval_steps
+            call.arguments["steps"] = min(int(steps), recorder.config.budget.eval_steps) if steps else recorder.config.budget.eval_steps
         result = original(*call.args, **call.kwargs)
         recorder.trace.emit(name, model_id=id(self), steps=call.arguments.get("steps"),
-                            result=_plain(result) if name == "evaluate" else {"shape": list(getattr(result, "shape", []))})
+                            result=jsonable(result) if name == "evaluate" else {"shape": list(getattr(result, "shape", []))})
         return result
 
     return bounded
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (int, float, str, bool)) or value is None:
-        return value
-    return repr(value)[:100]
 
 
 class AliasingHistory(dict):

@@ -1,8 +1,13 @@
-"""Describe models, optimizers and losses as plain JSON: what the checks judge."""
+"""Describe models, optimizers and losses as plain JSON: what the checks judge.
+
+The harness describes the live model for the trace; the trusted inspector describes the saved
+model with the same functions, so the parent can compare the two records without TensorFlow.
+Keras objects are passed in; nothing here imports TensorFlow."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -119,21 +124,20 @@ def describe_base(base: Any, known: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def nested_layers(model: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Every layer inside ``model``, depth first, with its path among nested models (``base/Conv1``)."""
+    for layer in getattr(model, "layers", []):
+        if layer is model:
+            continue
+        yield prefix + layer.name, layer
+        yield from nested_layers(layer, prefix + layer.name + "/")
+
+
 def layer_weights(model: Any) -> dict[str, list[tuple[str, Any]]]:
     """Every leaf layer with weights, by path, with a copy of each variable's value."""
-    found: dict[str, list[tuple[str, Any]]] = {}
-
-    def walk(layer: Any, prefix: str) -> None:
-        children = [child for child in getattr(layer, "layers", []) if child is not layer]
-        if children:
-            for child in children:
-                walk(child, prefix + layer.name + "/")
-        elif layer.weights:
-            found[prefix + layer.name] = [(v.path.rsplit("/", 1)[-1], np.array(v.numpy())) for v in layer.weights]
-
-    for child in model.layers:
-        walk(child, "")
-    return found
+    return {path: [(v.path.rsplit("/", 1)[-1], np.array(v.numpy())) for v in layer.weights]
+            for path, layer in nested_layers(model)
+            if layer.weights and not [child for child in getattr(layer, "layers", []) if child is not layer]}
 
 
 def file_digest(path: Path) -> str:

@@ -1,6 +1,6 @@
 """The trusted inspector: a process that runs no student code and reads the saved ``.keras`` models.
 
-``python -m grader.inspector ARTIFACTS WORK OUT.json``, with the request as JSON on standard input:
+``python -m grader.run.inspector ARTIFACTS WORK OUT.json``, with the request as JSON on standard input:
 ``{"artifacts": [file names, in the order the run saved them], "bases": {model name: architecture}}``.
 
 The parent starts it beside the student's run, so TensorFlow's import and the loading of every
@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import select
 import stat
 import sys
@@ -28,15 +27,18 @@ from typing import Any
 
 import numpy as np
 
+from grader.shared.describe import describe_model, layer_weights, nested_layers
+from grader.shared.jsonable import jsonable
+from grader.shared.layout import SAVED_MODEL
+
 _MAX_MODELS = 16
 _MAX_BYTES = 600 * 2**20
-_SAVED = re.compile(r"^\d{2}-(compile|fit\d+)\.keras$")
 _POLL_SECONDS = 0.5
 
 
 def main(argv: list[str]) -> int:
     if len(argv) != 3:
-        print("usage: python -m grader.inspector ARTIFACTS WORK OUT.json  (request on standard input)", file=sys.stderr)
+        print("usage: python -m grader.run.inspector ARTIFACTS WORK OUT.json  (request on standard input)", file=sys.stderr)
         return 2
     artifacts, work, out = Path(argv[0]), Path(argv[1]), Path(argv[2])
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -45,7 +47,7 @@ def main(argv: list[str]) -> int:
     loaded: dict[str, Loaded] = {}
     request = _request_if_sent()
     while request is None:
-        names = sorted(name for name in os.listdir(artifacts) if _SAVED.match(name))[:_MAX_MODELS]
+        names = sorted(name for name in os.listdir(artifacts) if SAVED_MODEL.match(name))[:_MAX_MODELS]
         # The harness saves one file at a time: all but the newest are complete while the run goes on.
         for name in names[:-1]:
             if name not in loaded:
@@ -86,8 +88,6 @@ class Loaded:
 
     @classmethod
     def read(cls, keras: Any, path: Path, work: Path) -> Loaded:
-        from grader.harness.snapshot import layer_weights
-
         try:
             data = _read_regular_file(path)
         except OSError as error:
@@ -106,13 +106,11 @@ class Loaded:
         return cls(path.name, sha256, model, weights)
 
     def describe(self, bases: dict[str, dict[str, Any]]) -> dict[str, Any]:
-        from grader.harness.snapshot import describe_model
-
         if self.model is None:
             return {"file": self.name, "sha256": self.sha256, "error": self.error}
-        known = {id(layer): bases[layer.name] for layer in _nested(self.model) if layer.name in bases}
+        known = {id(layer): bases[layer.name] for _, layer in nested_layers(self.model) if layer.name in bases}
         try:
-            description = json.loads(json.dumps(describe_model(self.model, known), default=str))
+            description = jsonable(describe_model(self.model, known))
         except Exception as error:  # noqa: BLE001
             problem = f"could not describe the loaded model: {type(error).__name__}: {_first_sentence(str(error))}"
             return {"file": self.name, "sha256": self.sha256, "error": problem}
@@ -136,15 +134,6 @@ def _first_sentence(text: str) -> str:
     """Keras's loading errors run on for lines (with the whole config): keep the first sentence."""
     first = text.strip().splitlines()[0] if text.strip() else ""
     return first.split(". ")[0][:200]
-
-
-def _nested(model: Any) -> list[Any]:
-    found = []
-    for layer in getattr(model, "layers", []):
-        found.append(layer)
-        if layer is not model:
-            found.extend(_nested(layer))
-    return found
 
 
 def _digest(value: np.ndarray) -> str:

@@ -2,7 +2,7 @@
 
 The harness records each model's structure in the (signed) trace and saves the model as
 ``.keras`` at every compile and after every fit, with the file's SHA-256 in the trace. The trusted
-inspector (``grader.inspector``, which runs no student code, started beside the run) loads those
+inspector (``grader.run.inspector``, which runs no student code, started beside the run) loads those
 files in Keras safe mode and describes them itself. ``reconcile`` compares the two: layers and
 trainable flags at each compile and fit, and which layers' weights each fit changed. Where they
 disagree the trace loses: the event is rewritten from the saved model and the result says so. A
@@ -16,8 +16,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from grader.harness.snapshot import STATISTICS, file_digest
-from grader.results import Integrity
+from grader.results import Integrity, IntegrityStatus
+from grader.shared.describe import STATISTICS, file_digest
+from grader.shared.jsonable import jsonable
 
 Event = dict[str, Any]
 Inspected = dict[str, dict[str, Any]]  # artifact file name -> what the inspector derived
@@ -106,19 +107,18 @@ def reconcile(events: tuple[Event, ...], inspected: Inspected, tampered: list[st
 
 def _verdict(compared: int, notes: list[str], unloadable: list[str], tampered: list[str]) -> Integrity:
     if tampered:
-        return Integrity("tampered", tuple(tampered), compared)
+        return Integrity(IntegrityStatus.TAMPERED, tuple(tampered), compared)
     if notes:
-        return Integrity("corrected", tuple(notes[:10]), compared)
-    if unloadable and not compared:
-        return Integrity("unverified", tuple(f"not loadable in safe mode: {u}" for u in unloadable[:3]), 0)
+        return Integrity(IntegrityStatus.CORRECTED, tuple(notes[:10]), compared)
+    unsafe = tuple(f"not loadable in safe mode: {u}" for u in unloadable[:3])
     if not compared:
-        return Integrity("unverified", ("no saved model to compare with",), 0)
-    return Integrity("confirmed", tuple(f"not loadable in safe mode: {u}" for u in unloadable[:3]), compared)
+        return Integrity(IntegrityStatus.UNVERIFIED, unsafe or ("no saved model to compare with",), 0)
+    return Integrity(IntegrityStatus.CONFIRMED, unsafe, compared)
 
 
 def model_difference(recorded: dict[str, Any], saved: dict[str, Any]) -> str:
     """The first way the recorded model differs from the saved one, in words; "" when they agree."""
-    recorded = json.loads(json.dumps(recorded))
+    recorded = jsonable(recorded)
     paths = [layer.get("path") for layer in recorded.get("layers", [])]
     saved_paths = [layer.get("path") for layer in saved.get("layers", [])]
     if paths != saved_paths:

@@ -30,18 +30,16 @@ _SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib32", "/lib64", "/sbin", "/etc")
 
 @dataclass(frozen=True)
 class Limits:
-    """Bounds on one run; each is configurable from the command line or the rubric."""
+    """Bounds on one child process besides its wall time (which the run budget sets)."""
 
-    timeout_seconds: float = 240.0
     memory_bytes: int = 12 * 2**30
     processes: int = 1024
     file_size_bytes: int = 512 * 2**20
     output_bytes: int = 64 * 2**10  # kept from each of stdout and stderr (head and tail)
 
-    @property
-    def cpu_seconds(self) -> int:
-        # Two cores may be busy for the whole wall-clock budget, plus start-up.
-        return int(self.timeout_seconds * 2 + 60)
+    def cpu_seconds(self, timeout_seconds: float) -> int:
+        """CPU time allowed: two cores may be busy for the whole wall-clock budget, plus start-up."""
+        return int(timeout_seconds * 2 + 60)
 
 
 @dataclass(frozen=True)
@@ -157,12 +155,13 @@ def prepare_scratch_owner(scratch: Path, uid: int) -> None:
     os.chown(scratch, uid, uid)
 
 
-def _limit_child(limits: Limits) -> None:
+def _limit_child(limits: Limits, timeout_seconds: float) -> None:
     """Runs in the child between fork and exec: resource limits and core dumps off."""
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
     resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size_bytes, limits.file_size_bytes))
-    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
+    cpu = limits.cpu_seconds(timeout_seconds)
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
@@ -173,12 +172,14 @@ class StartedChild:
     process: subprocess.Popen
     started: float
     limits: Limits
+    timeout_seconds: float
     logs: Path
 
 
-def start_child(command: list[str], cwd: Path, env: dict[str, str], limits: Limits, logs: Path,
-                pass_fds: tuple[int, ...] = (), stdin_pipe: bool = False) -> StartedChild:
-    """Start ``command`` with ``limits``; stdout/stderr go to files in ``logs`` (outside the scratch).
+def start_child(command: list[str], cwd: Path, env: dict[str, str], limits: Limits, timeout_seconds: float,
+                logs: Path, pass_fds: tuple[int, ...] = (), stdin_pipe: bool = False) -> StartedChild:
+    """Start ``command`` with ``limits`` and ``timeout_seconds`` of wall time; stdout/stderr go to
+    files in ``logs`` (outside the scratch).
 
     ``pass_fds`` stay open in the child (and are closed here once it has started). With
     ``stdin_pipe``, ``finish_child`` can hand the child its input."""
@@ -187,11 +188,11 @@ def start_child(command: list[str], cwd: Path, env: dict[str, str], limits: Limi
     with open(logs / "stdout", "wb") as out, open(logs / "stderr", "wb") as err:
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err,
                                    stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
-                                   start_new_session=True, preexec_fn=lambda: _limit_child(limits),
+                                   start_new_session=True, preexec_fn=lambda: _limit_child(limits, timeout_seconds),
                                    pass_fds=pass_fds)
     for fd in pass_fds:
         os.close(fd)
-    return StartedChild(process, started, limits, logs)
+    return StartedChild(process, started, limits, timeout_seconds, logs)
 
 
 def finish_child(child: StartedChild, stdin_data: bytes | None = None) -> ChildOutcome:
@@ -205,7 +206,7 @@ def finish_child(child: StartedChild, stdin_data: bytes | None = None) -> ChildO
             pass
     timed_out = False
     try:
-        process.wait(timeout=max(0.0, limits.timeout_seconds - (time.monotonic() - child.started)))
+        process.wait(timeout=max(0.0, child.timeout_seconds - (time.monotonic() - child.started)))
     except subprocess.TimeoutExpired:
         timed_out = True
     finally:
@@ -217,10 +218,10 @@ def finish_child(child: StartedChild, stdin_data: bytes | None = None) -> ChildO
                         _read_capped(child.logs / "stderr", limits), signal_name)
 
 
-def run_child(command: list[str], cwd: Path, env: dict[str, str], limits: Limits, logs: Path,
-              pass_fds: tuple[int, ...] = ()) -> ChildOutcome:
-    """Run ``command`` with ``limits`` to its end (or its timeout); see ``start_child``."""
-    return finish_child(start_child(command, cwd, env, limits, logs, pass_fds))
+def run_child(command: list[str], cwd: Path, env: dict[str, str], limits: Limits, timeout_seconds: float,
+              logs: Path, pass_fds: tuple[int, ...] = ()) -> ChildOutcome:
+    """Run ``command`` to its end (or its timeout); see ``start_child``."""
+    return finish_child(start_child(command, cwd, env, limits, timeout_seconds, logs, pass_fds))
 
 
 def kill_group(pid: int) -> None:

@@ -1,0 +1,73 @@
+"""How a run ended, in one status and one sentence, from the process's end and its trace."""
+
+from __future__ import annotations
+
+import signal
+from dataclasses import replace
+from typing import Any
+
+from grader.results import RunStatus
+from grader.run.sandbox import ChildOutcome
+
+_LIMIT_SIGNALS = {"SIGXCPU": "CPU time limit", "SIGXFSZ": "file size limit (output or files too large)"}
+_CRASH_SIGNALS = {"SIGSEGV": "segmentation fault", "SIGBUS": "bus error", "SIGABRT": "aborted", "SIGILL": "illegal instruction"}
+
+
+def classify(outcome: ChildOutcome, events: tuple[dict[str, Any], ...]) -> tuple[RunStatus, str]:
+    """Decide the run's status and a one-line reason from how the child ended and what it recorded."""
+    kinds = {event.get("kind") for event in events}
+    exception = next((e for e in reversed(events) if e.get("kind") == "exception"), None)
+    if outcome.signal_name is None and not kinds & {"end", "exit"}:
+        outcome = replace(outcome, signal_name=_signal_from_exit_code(outcome.returncode))
+    if outcome.timed_out:
+        last = next((e for e in reversed(events) if e.get("line")), None)
+        where = f"; last recorded at line {last['line']} ({last['kind']})" if last else ""
+        return RunStatus.TIMEOUT, f"did not finish within the time limit{where}"
+    if "harness_start" not in kinds:
+        return RunStatus.INTERNAL_ERROR, ("the grader's harness did not start: "
+                                          + (outcome.stderr.strip().splitlines() or ["no output"])[-1][:300])
+    limit = _limit_reached(exception)
+    if limit:
+        return RunStatus.LIMIT, limit
+    if outcome.signal_name in _CRASH_SIGNALS:
+        return RunStatus.ERROR, f"the Python process crashed ({_CRASH_SIGNALS[outcome.signal_name]}, {outcome.signal_name})"
+    if outcome.signal_name in _LIMIT_SIGNALS or outcome.signal_name == "SIGKILL":
+        what = _LIMIT_SIGNALS.get(outcome.signal_name, "killed (out of memory or a limit)")
+        return RunStatus.LIMIT, f"{what} ({outcome.signal_name})"
+    if exception is not None:
+        return RunStatus.ERROR, f"{exception.get('type')}{_at(exception)}: {str(exception.get('message'))[:300]}"
+    if outcome.returncode not in (0, None):
+        return RunStatus.ERROR, f"exited with code {outcome.returncode}"
+    if "end" not in kinds and "exit" not in kinds:
+        return RunStatus.COMPLETED, "exited abruptly (os._exit or similar) before the harness's end record"
+    return RunStatus.COMPLETED, "ran to its end"
+
+
+def _limit_reached(exception: dict[str, Any] | None) -> str:
+    """The limit an exception shows the run reached (memory, file size, processes), or ""."""
+    if exception is None:
+        return ""
+    if exception.get("type") == "MemoryError":
+        return f"memory limit reached{_at(exception)}"
+    if "File too large" in str(exception.get("message")):
+        return f"file size limit reached (output or files too large){_at(exception)}"
+    if exception.get("type") == "BlockingIOError" and "fork" in str(exception.get("traceback")):
+        return f"process limit reached{_at(exception)}"
+    return ""
+
+
+def _signal_from_exit_code(code: int | None) -> str | None:
+    """bwrap reports a child killed by signal N as exit code 128 + N."""
+    if code is None or not 128 < code < 128 + 65:
+        return None
+    try:
+        return signal.Signals(code - 128).name
+    except ValueError:
+        return None
+
+
+def _at(event: dict[str, Any]) -> str:
+    if not event.get("line"):
+        return ""
+    cell = f"cell {event['cell']}, " if event.get("cell") else ""
+    return f" at {event.get('file')}, {cell}line {event['line']}"

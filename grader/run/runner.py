@@ -1,0 +1,142 @@
+"""Run one submission's code in the sandbox and return what it built and did as a ``RunResult``.
+
+The parent never unpickles or executes anything the child wrote and never reads results from
+the child's stdout: it reads the signed JSON trace (size-capped) and has the saved ``.keras``
+models read by the trusted inspector.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from grader.cache import cache_root
+from grader.errors import SubmissionError
+from grader.intake import Program, read_program
+from grader.offline.prepare import ensure_offline_assets
+from grader.offline.synthetic import ensure_dataset, ensure_zip
+from grader.results import RunResult, RunStatus
+from grader.run.command import child_env, grader_command
+from grader.run.inspection import confirm, start_inspector
+from grader.run.outcome import classify
+from grader.run.sandbox import ChildOutcome, Isolation, available_isolation, run_child
+from grader.run.scratch import fill_scratch, keep_outputs, make_work_folder
+from grader.run.settings import RunSettings
+from grader.run.trace import locate_events, read_trace
+from grader.shared.budget import HarnessConfig
+from grader.shared.layout import Scratch
+
+
+def run_submission(code: Path, settings: RunSettings, keep: Path | None = None,
+                   files: tuple[Path, ...] | None = None) -> RunResult:
+    """Read ``code`` (a ``.py`` or ``.ipynb``) and run it; see ``run_program``. Never raises for a
+    bad submission: an unreadable file is a result with status ``error``."""
+    try:
+        program = read_program(code)
+    except SubmissionError as error:
+        return not_run(RunStatus.ERROR, str(error))
+    return run_program(program, settings, keep, files)
+
+
+def run_program(program: Program, settings: RunSettings, keep: Path | None = None,
+                files: tuple[Path, ...] | None = None) -> RunResult:
+    """Run ``program`` in the sandbox, in a scratch copy of its folder.
+
+    ``files``: copy only these beside it (a flat or LMS layout, where the folder holds other
+    students' work); by default the code's folder is copied, less data sets and large files.
+    ``keep``: a folder where the run's artifacts and logs are kept; without it they are removed.
+    Never raises for a bad submission: the problem is in the result's status and reason.
+    """
+    problem = program.syntax_error()
+    if problem is not None:
+        cell, line = program.locate(problem.lineno or 0)
+        where = f"cell {cell}, line {line}" if cell else f"line {line}"
+        return not_run(RunStatus.ERROR, f"SyntaxError at {where}: {problem.msg}",
+                       trace=({"kind": "exception", "type": "SyntaxError", "message": problem.msg,
+                               "file": program.origin.name, "line": line, "cell": cell},))
+    isolation = available_isolation(settings.isolation)
+    work = make_work_folder(settings.work_root)
+    try:
+        return _run_in(work, program, settings, isolation, keep, files)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def not_run(status: RunStatus, reason: str, trace: tuple[dict[str, Any], ...] = ()) -> RunResult:
+    """The result of a submission whose code never started."""
+    return RunResult(status, reason, None, 0.0, "", "", trace)
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """The dataset runs are served: its folder, what to call it in reports, and its zip."""
+
+    root: Path
+    kind: str  # "synthetic" or the real folder's path
+    zip: Path
+
+
+def data_source(settings: RunSettings) -> DataSource:
+    """The real folder given with ``--data``, else the synthetic dataset (made once, cached)."""
+    ensure_offline_assets(settings.cache)
+    archive = ensure_zip(settings.cache)
+    if settings.data is not None:
+        return DataSource(settings.data, str(settings.data), archive)
+    return DataSource(ensure_dataset(settings.cache).root, "synthetic", archive)
+
+
+def _run_in(work: Path, program: Program, settings: RunSettings, isolation: Isolation, keep: Path | None,
+            files: tuple[Path, ...] | None) -> RunResult:
+    scratch, control, logs = Scratch(work / "scratch"), work / "control", work / "logs"
+    script = fill_scratch(scratch, program, files)
+    control.mkdir()
+    key = secrets.token_bytes(32)  # signs the trace; only the harness (and this process) know it
+    data = data_source(settings)
+    cache = settings.cache or cache_root()
+    config = HarnessConfig(
+        script=str(script), workdir=str(scratch.root), data_root=str(data.root), data_kind=data.kind,
+        data_zip=str(data.zip), weights_cache=str(cache), seed=settings.seed, budget=settings.budget,
+        weights_file=str(settings.weights_file) if settings.weights_file else None,
+        save_models=settings.save_models, key_fd=_key_pipe(key))
+    config.write(control / "config.json")
+    env = {**child_env(scratch.home, isolation, settings.extra_env), "GRADER_CACHE": str(cache)}
+    readable = [control, data.root, data.zip.parent, cache / "weights"]
+    if settings.weights_file:
+        readable.append(settings.weights_file)
+    command = grader_command(["grader.harness", str(control / "config.json")], scratch.root, readable, env, isolation)
+    inspector = start_inspector(scratch.artifacts, work / "inspect", settings, isolation) if settings.save_models else None
+    outcome = run_child(command, scratch.root, env, settings.limits, settings.budget.timeout_seconds, logs,
+                        pass_fds=(config.key_fd,))
+    result = _result(outcome, scratch, program, isolation, key)
+    if inspector is not None:
+        result = confirm(result, scratch.artifacts, inspector)
+    if keep is None:
+        return replace(result, artifacts=())
+    return replace(result, artifacts=keep_outputs(scratch, logs, keep))
+
+
+def _key_pipe(key: bytes) -> int:
+    """A pipe's read end holding ``key``: the harness reads and closes it before student code runs."""
+    read_end, write_end = os.pipe()
+    os.write(write_end, key)
+    os.close(write_end)
+    return read_end
+
+
+def _result(outcome: ChildOutcome, scratch: Scratch, program: Program, isolation: Isolation, key: bytes) -> RunResult:
+    trace = read_trace(scratch.trace, key)
+    events = locate_events(trace.events, program)
+    status, reason = classify(outcome, events)
+    accommodations = [event["message"] for event in events if event.get("kind") == "accommodation"]
+    if program.neutralised:
+        accommodations.append(f"{len(program.neutralised)} IPython magic or shell line(s) not run")
+    if program.encoding_note:
+        accommodations.append(program.encoding_note)
+    artifacts = tuple(str(path) for path in scratch.saved_models())
+    return RunResult(status, reason, outcome.returncode, round(outcome.duration, 2), outcome.stdout[-8000:],
+                     outcome.stderr[-8000:], events, artifacts, isolation, tuple(accommodations), trace.truncated,
+                     trace.forged)

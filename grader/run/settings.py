@@ -1,0 +1,25 @@
+"""How to run submissions: one frozen value shared by a batch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.run.sandbox import Isolation, Limits
+from grader.shared.budget import RunBudget
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Training budget (with the wall time), process limits, isolation, data, weights and seed."""
+
+    budget: RunBudget = RunBudget()
+    limits: Limits = Limits()
+    isolation: Isolation | None = None  # None: the strongest available
+    data: Path | None = None  # a real dataset folder; None: the synthetic one
+    weights_file: Path | None = None
+    cache: Path | None = None
+    seed: int = 1234
+    save_models: bool = True
+    work_root: Path | None = None  # where scratch folders are made (default: the system temp)
+    extra_env: dict[str, str] = field(default_factory=dict)

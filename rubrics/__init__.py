@@ -1,0 +1,1 @@
+"""The lab's rubrics (TOML), shipped with the grader as package data."""
