@@ -141,3 +141,38 @@ def test_grading_twice_gives_the_same_result(live, rubric, tmp_path: Path) -> No
     assert sorted(p.name for p in tmp_path.glob("*.keras")) == ["01-compile.keras", "02-fit1.keras",
                                                                 "03-compile.keras", "04-fit2.keras"]
     assert (tmp_path / "trace.jsonl").is_file()
+
+
+# Defects of structure, not of learning: a tiny budget (two steps) shows them live.
+STRUCTURAL = ("mutant_not_frozen", "mutant_no_recompile", "mutant_whole_base_unfrozen", "mutant_no_initial_epoch",
+              "mutant_flatten_head", "mutant_vertical_flip", "mutant_input_224", "mutant_no_accuracy_metric")
+TINY = {"epochs": 1, "steps_per_epoch": 2, "fine_tune_steps_per_epoch": 1, "eval_steps": 1}
+
+
+@pytest.fixture(scope="module")
+def tiny_runs(rubric):  # noqa: ANN001, ANN201
+    from concurrent.futures import ThreadPoolExecutor
+    from dataclasses import replace
+
+    from grader.grading import collect_evidence
+    from grader.results import Submission
+    from grader.run.settings import RunSettings
+
+    settings = RunSettings(budget=replace(rubric.budget, **TINY), save_models=False)
+    pool = ThreadPoolExecutor(max_workers=2)
+    futures = {name: pool.submit(collect_evidence, Submission(name, code_file(name), code_file(name).parent), settings)
+               for name in STRUCTURAL}
+    yield futures
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", STRUCTURAL)
+def test_structural_mutants_are_caught_live_at_a_tiny_budget(name: str, tiny_runs, rubric) -> None:  # noqa: ANN001
+    from conftest import grade_of
+
+    grade = grade_of(code_file(name), tiny_runs[name].result(), rubric)
+    statuses = {check_id: status for check_id, status in _statuses(grade).items() if check_id != "train.learns"}
+    expected = {spec.id: EXPECTED[name].get(spec.id, "pass") for spec in rubric.checks if spec.id != "train.learns"}
+    assert statuses == expected, {check.id: check.message for check in grade.checks
+                                  if check.id in statuses and statuses[check.id] != expected[check.id]}

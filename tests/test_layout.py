@@ -91,3 +91,15 @@ def test_pyproject_lists_every_package() -> None:
     for package, folder in mapped.items():
         assert package in listed and (REPOSITORY / folder / "__init__.py").is_file()
         assert not Path(folder).is_relative_to("grader")
+
+
+def test_the_sandbox_hides_shipped_data_installed_inside_the_python_environment(monkeypatch, tmp_path: Path) -> None:  # noqa: ANN001
+    from grader.run import command
+
+    inside = Path(sys.prefix).resolve() / "lib" / "dl_lab_rubrics"
+    outside = tmp_path / "rubrics"
+    monkeypatch.setattr(command, "bundled_folders", lambda: [inside, outside])
+    argv = command._with_grader_mount(["bwrap", "--ro-bind", "/usr", "/usr", "--clearenv", "--", "python"])
+    assert argv[argv.index("--tmpfs") + 1] == str(inside)
+    assert str(outside) not in argv  # never bound, nothing to hide
+    assert argv.index("--tmpfs") < argv.index("--clearenv")
