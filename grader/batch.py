@@ -10,6 +10,7 @@ child processes); another executor with ``submit`` can take its place.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 from collections.abc import Callable, Iterable
@@ -55,7 +56,8 @@ def _result_path(out: Path, submission: Submission) -> Path:
 
 
 def load_saved(out: Path, submission: Submission, expected: str) -> Grade | None:
-    """The saved grade of ``submission`` if its fingerprint still matches, else None."""
+    """The saved grade of ``submission`` if its fingerprint still matches, else None. A grade of a
+    run the environment stopped (a module it lacked) is not reused once that module is installed."""
     path = _result_path(out, submission)
     try:
         saved = json.loads(path.read_text())
@@ -63,7 +65,18 @@ def load_saved(out: Path, submission: Submission, expected: str) -> Grade | None
         return None
     if saved.get("fingerprint") != expected:
         return None
+    missing = (saved.get("environment") or {}).get("missing_module")
+    if missing and _installed(str(missing)):
+        return None
     return Grade.from_dict(saved["grade"], saved.get("environment"))
+
+
+def _installed(module: str) -> bool:
+    """Whether ``module`` can be imported here now (the child runs with this Python environment)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def save(out: Path, submission: Submission, grade: Grade, digest: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from grader.evidence import Evidence, Phase
+from grader.evidence import Evidence, Phase, output_activation
 
 
 @dataclass(frozen=True)
@@ -103,9 +103,8 @@ def loss_output_causes(evidence: Evidence, phase: Phase) -> list[Cause]:
     compiled = phase.compile or {}
     loss = compiled.get("loss") or {}
     name = str(loss.get("name") or "").lower().replace("_", "")
-    output = next((layer for layer in reversed(phase.layers) if layer.get("class") == "Dense"), None)
+    output, activation = output_activation(phase.layers)
     units = (output or {}).get("config", {}).get("units")
-    activation = (output or {}).get("config", {}).get("activation")
     causes = []
     if "binary" in name and loss.get("from_logits") and activation == "sigmoid":
         causes.append(Cause("logits_mismatch", "the loss is told the output is logits (from_logits=True) but the "

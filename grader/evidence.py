@@ -120,6 +120,32 @@ class Evidence:
         return f" (decided from what was recorded before the run stopped: {self.run.reason})"
 
 
+_APPLYING = ("Activation", "Lambda")  # layers that only apply a function to what comes before
+
+
+def applied_activation(layers: list[dict[str, Any]], index: int) -> Any:
+    """The activation applied to layer ``index``'s output: its own, or that of the ``Activation``
+    or ``Lambda`` layers right after it (``Dense(1)`` then ``Activation('sigmoid')``)."""
+    activation = layers[index].get("config", {}).get("activation")
+    for layer in layers[index + 1:]:
+        if layer.get("class") not in _APPLYING:
+            break
+        if layer.get("class") == "Activation":
+            activation = layer.get("config", {}).get("activation")
+        else:
+            function = str(layer.get("function", ""))
+            activation = next((name for name in ("sigmoid", "softmax", "relu") if name in function), activation)
+    return activation
+
+
+def output_activation(layers: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, Any]:
+    """The last Dense layer and the activation the model applies to its output, wherever it is written."""
+    dense_at = next((i for i in range(len(layers) - 1, -1, -1) if layers[i].get("class") == "Dense"), None)
+    if dense_at is None:
+        return None, None
+    return layers[dense_at], applied_activation(layers, dense_at)
+
+
 def evidence_of(run: RunResult, code: Path) -> Evidence:
     """The evidence of ``code`` given a recorded run of it: the static facts are read again from
     the source (they need no run). An unreadable source leaves the static evidence empty."""

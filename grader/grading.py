@@ -68,4 +68,5 @@ def environment(run: RunResult, settings: RunSettings) -> dict[str, Any]:
     weights = "stand-in" if "stand-in" in kinds else ("imagenet" if "imagenet" in kinds else "none")
     return {"weights": weights, "data": str(settings.data) if settings.data else "synthetic",
             "isolation": run.isolation, "accommodations": list(run.accommodations),
-            "integrity": run.integrity.to_dict()}
+            "integrity": run.integrity.to_dict(),
+            **({"missing_module": run.missing_module} if run.missing_module else {})}

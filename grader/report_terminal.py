@@ -116,6 +116,7 @@ class ClassSummary:
         for pair in self.similar:
             yield Text(f"Near-identical answers to {pair.item}: {pair.first} and {pair.second} "
                        f"({pair.similarity:.0%} alike)", style="yellow")
+        yield from self._environment_stops()
         flagged = [g.id for g in self.grades if g.integrity_warning()]
         if flagged:
             yield Text(f"Record disagreed with saved models (read their reports): {', '.join(flagged)}", style="yellow")
@@ -124,8 +125,21 @@ class ClassSummary:
             yield Text(f"{review} written answer(s) flagged for a person to read (see feedback/).")
         graded = [g for g in self.grades if g.status is GradeStatus.GRADED]
         mean = sum(g.score for g in self.grades) / len(self.grades) if self.grades else 0.0
-        yield Text(f"{len(self.grades)} submissions, {len(graded)} ran to completion; mean score "
+        environment = sum(1 for g in self.grades if g.environment.get("missing_module"))
+        stopped = f", {environment} stopped by the environment" if environment else ""
+        yield Text(f"{len(self.grades)} submissions, {len(graded)} ran to completion{stopped}; mean score "
                    f"{mean:.1f} / {self.max_score:g}", style="bold")
+
+    def _environment_stops(self) -> RenderResult:
+        """Runs stopped by what the grading environment lacks, apart from the students' own bugs."""
+        needing: dict[str, list[str]] = {}
+        for grade in self.grades:
+            module = grade.environment.get("missing_module")
+            if module:
+                needing.setdefault(module, []).append(grade.id)
+        for module, students in sorted(needing.items(), key=lambda item: -len(item[1])):
+            yield Text(f"Stopped by the grading environment: {len(students)} submission(s) need `{module}` "
+                       f"({', '.join(students)}); add it to the environment and grade again", style="yellow")
 
     def _pass_rates(self) -> Group:
         counts: dict[str, list[int]] = {}

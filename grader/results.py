@@ -131,6 +131,7 @@ class RunResult:
     trace_truncated: bool = False
     forged_lines: int = 0  # trace lines not signed by the harness: the run tampered with its record
     integrity: Integrity = Integrity()
+    missing_module: str = ""  # a module the grading environment lacks stopped the run (not the student's bug)
 
     def events(self, kind: str) -> list[dict[str, Any]]:
         """Return the trace's events of one kind, in order."""
@@ -147,7 +148,7 @@ class RunResult:
                    data["stdout_tail"], data["stderr_tail"], tuple(data["trace"]), tuple(data.get("artifacts", ())),
                    data.get("isolation", "process"), tuple(data.get("accommodations", ())),
                    data.get("trace_truncated", False), data.get("forged_lines", 0),
-                   Integrity.from_dict(data.get("integrity", {})))
+                   Integrity.from_dict(data.get("integrity", {})), data.get("missing_module", ""))
 
 
 @dataclass(frozen=True)

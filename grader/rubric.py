@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
@@ -240,7 +240,7 @@ def _budget(table: Any, where: _Where) -> RunBudget:
     here = where.at("run")
     if not isinstance(table, Mapping):
         raise here.fail("must be a table", table)
-    keys = ("epochs", "steps_per_epoch", "fine_tune_steps_per_epoch", "eval_steps", "timeout_seconds")
+    keys = tuple(entry.name for entry in fields(RunBudget))
     _only_keys(table, set(keys), where, "run")
     defaults = RunBudget()
     values = {key: _typed(table, key, type(getattr(defaults, key)), here, getattr(defaults, key)) for key in keys}

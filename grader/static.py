@@ -2,7 +2,10 @@
 
 A script that crashes early still gets evidence for what it wrote: the application's arguments,
 ``trainable`` assignments (and a ``fine_tune_at`` loop), layers, compile and fit calls, and how
-images are scaled.
+images are scaled. Values are read the way Python would see them without running anything:
+module constants are substituted (``NUM_CLASSES = 1`` then ``Dense(NUM_CLASSES)``), branches that
+can never run (``if False:``) are left out, and each layer says whether it reaches the model
+(``reaches_model``: a layer built only to plot augmented samples does not).
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ HOOKED = frozenset({"fit", "compile", "evaluate", "predict", "fit_generator", "s
 # Text that only code reaching for the grader's own record needs.
 _TAMPER_TEXT = (TRACE_FILE, GRADER_DIR, "/proc/self/fd", "grader.harness", str(GRADER_MOUNT))
 LAYER_NAMES = frozenset({"RandomFlip", "RandomRotation", "RandomZoom", "GlobalAveragePooling2D", "Flatten",
-                         "Dense", "Dropout", "Rescaling", "BatchNormalization", "GlobalMaxPooling2D"})
+                         "Dense", "Dropout", "Rescaling", "BatchNormalization", "GlobalMaxPooling2D", "Activation",
+                         "Lambda"})
 
 
 @dataclass(frozen=True)
@@ -60,9 +64,80 @@ def scan(program: Program) -> StaticEvidence:
         tree = ast.parse(program.source)
     except SyntaxError:
         return StaticEvidence((), parsed=False)
+    tree = _Simplify(_module_constants(tree)).visit(tree)
     visitor = _Visitor()
     visitor.visit(tree)
-    return StaticEvidence(tuple(sorted(visitor.facts, key=lambda fact: fact.line)))
+    facts = [visitor.with_reach(fact) for fact in visitor.facts]
+    return StaticEvidence(tuple(sorted(facts, key=lambda fact: fact.line)))
+
+
+def _fold(node: ast.AST, constants: dict[str, Any]) -> Any:
+    """The value of a constant expression (literals, known names, + - * / and tuple concatenation);
+    raises ``ValueError`` for anything else. Nothing is run."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name) and node.id in constants:
+        return constants[node.id]
+    if isinstance(node, (ast.Tuple, ast.List)):
+        values = [_fold(item, constants) for item in node.elts]
+        return tuple(values) if isinstance(node, ast.Tuple) else values
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd, ast.Not)):
+        inner = _fold(node.operand, constants)
+        return -inner if isinstance(node.op, ast.USub) else (not inner if isinstance(node.op, ast.Not) else inner)
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+        left, right = _fold(node.left, constants), _fold(node.right, constants)
+        folded = _OPERATORS[type(node.op)](left, right)
+        if folded is None:
+            raise ValueError("division by zero")
+        return folded
+    raise ValueError(ast.dump(node)[:40])
+
+
+def _module_constants(tree: ast.Module) -> dict[str, Any]:
+    """Names assigned once, at module level, a constant expression, and never assigned again."""
+    assigned: dict[str, int] = {}
+    for node in ast.walk(tree):
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        for target in targets:
+            for name in ast.walk(target) if isinstance(target, ast.AST) else []:
+                if isinstance(name, ast.Name) and isinstance(name.ctx, ast.Store):
+                    assigned[name.id] = assigned.get(name.id, 0) + 1
+    constants: dict[str, Any] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                and assigned.get(node.targets[0].id) == 1:
+            try:
+                constants[node.targets[0].id] = _fold(node.value, constants)
+            except (ValueError, TypeError, ArithmeticError):
+                continue
+    return constants
+
+
+class _Simplify(ast.NodeTransformer):
+    """Substitute module constants where they are read, and drop branches that can never run."""
+
+    def __init__(self, constants: dict[str, Any]) -> None:
+        self._constants = constants
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if isinstance(node.ctx, ast.Load) and node.id in self._constants:
+            return ast.copy_location(ast.Constant(self._constants[node.id]), node)
+        return node
+
+    def visit_If(self, node: ast.If) -> Any:
+        try:
+            decided = bool(_fold(node.test, {}))
+        except (ValueError, TypeError, ArithmeticError):
+            return self.generic_visit(node)
+        kept = node.body if decided else node.orelse
+        return [self.visit(statement) for statement in kept] or ast.copy_location(ast.Pass(), node)
+
+    def visit_While(self, node: ast.While) -> Any:
+        try:
+            never = not _fold(node.test, {})
+        except (ValueError, TypeError, ArithmeticError):
+            return self.generic_visit(node)
+        return ast.copy_location(ast.Pass(), node) if never else self.generic_visit(node)
 
 
 def _name(node: ast.AST) -> str:
@@ -116,6 +191,20 @@ class _Visitor(ast.NodeVisitor):
         self.facts: list[Fact] = []
         self._targets: dict[int, str] = {}
         self._loop: ast.For | None = None
+        self._loops = 0  # depth of for/while loops around the node being visited
+        self._container: str | None = None  # the variable the current statement builds
+        self._uses: dict[str, list[int]] = {}  # name -> lines where it is read outside any loop
+        self._containers: dict[int, str | None] = {}  # id(layer fact) -> its container
+
+    def with_reach(self, fact: Fact) -> Fact:
+        """A layer fact with ``reaches_model``: whether what holds it (the variable it is assigned to,
+        or the Sequential or tensor it is built into) is used again outside a loop. Plotting
+        samples of an augmentation happens in a loop; building the model does not."""
+        if fact.kind != "layer":
+            return fact
+        container = self._containers.get(id(fact))
+        used = container is None or any(line != fact.line for line in self._uses.get(container.split(".")[0], []))
+        return Fact(fact.kind, fact.line, fact.name, {**fact.details, "reaches_model": used}, fact.target)
 
     def _tamper(self, node: ast.AST, why: str) -> None:
         self.facts.append(Fact("tamper", node.lineno, why, {"code": ast.unparse(node)[:120]}))
@@ -140,17 +229,36 @@ class _Visitor(ast.NodeVisitor):
                 self._tamper(node, f"replaces {ast.unparse(each)[:60]}, a method the grader watches")
         if isinstance(node.value, ast.Call):
             self._targets[id(node.value)] = target
+        outer, self._container = self._container, target
         if isinstance(node.targets[0], ast.Attribute) and node.targets[0].attr == "trainable":
             details = {"value": _value(node.value), "object": ast.unparse(node.targets[0].value)[:80]}
             if self._loop is not None:
                 details["loop_over"] = ast.unparse(self._loop.iter)[:120]
             self.facts.append(Fact("trainable", node.lineno, details["object"], details))
         self.generic_visit(node)
+        self._container = outer
 
     def visit_For(self, node: ast.For) -> None:
         outer, self._loop = self._loop, node
-        self.generic_visit(node)
+        self.visit(node.iter)
+        self._loops += 1
+        for statement in [node.target, *node.body, *node.orelse]:
+            self.visit(statement)
+        self._loops -= 1
         self._loop = outer
+
+    def visit_While(self, node: ast.While) -> None:
+        self._loops += 1
+        self.generic_visit(node)
+        self._loops -= 1
+
+    def visit_Expr(self, node: ast.Expr) -> None:
+        """``model.add(Dense(...))`` builds ``model``."""
+        call = node.value
+        adds = isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "add"
+        outer, self._container = self._container, (ast.unparse(call.func.value)[:80] if adds else self._container)
+        self.generic_visit(node)
+        self._container = outer
 
     def visit_Call(self, node: ast.Call) -> None:
         name = _name(node.func)
@@ -164,6 +272,7 @@ class _Visitor(ast.NodeVisitor):
             self.facts.append(Fact("application", node.lineno, name, _arguments(node), target))
         elif name in LAYER_NAMES:
             self.facts.append(Fact("layer", node.lineno, name, _arguments(node), target))
+            self._containers[id(self.facts[-1])] = self._container
         elif name in ("compile", "fit", "fit_generator", "evaluate", "predict", "save"):
             self.facts.append(Fact(name, node.lineno, ast.unparse(node.func)[:80], _arguments(node), target))
         elif name in ("ImageDataGenerator", "image_dataset_from_directory", "flow_from_directory", "get_file"):
@@ -173,6 +282,8 @@ class _Visitor(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_Name(self, node: ast.Name) -> None:
+        if isinstance(node.ctx, ast.Load) and not self._loops:
+            self._uses.setdefault(node.id, []).append(node.lineno)
         if node.id == "preprocess_input":
             self.facts.append(Fact("preprocess_input", node.lineno, node.id))
 

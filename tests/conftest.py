@@ -21,7 +21,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SUBMISSIONS = FIXTURES / "submissions"
+REAL_WORLD = FIXTURES / "real_world"  # written the ways real students write the lab (Colab, Kaggle, ...)
 RECORDINGS = FIXTURES / "evidence"
+# Each corpus of fixture submissions and where its recordings live.
+CORPORA = {SUBMISSIONS: RECORDINGS, REAL_WORLD: RECORDINGS / "real_world"}
 REPOSITORY = Path(__file__).parent.parent
 
 
@@ -43,16 +46,16 @@ def rubric():
     return load_rubric()
 
 
-def code_file(name: str) -> Path:
-    """The code file of fixture submission ``name`` (a folder under fixtures/submissions)."""
-    folder = SUBMISSIONS / name
+def code_file(name: str, corpus: Path = SUBMISSIONS) -> Path:
+    """The code file of fixture submission ``name`` (a folder under ``corpus``)."""
+    folder = corpus / name
     files = sorted(p for p in folder.iterdir() if p.suffix in (".py", ".ipynb"))
     assert files, f"fixture {name} has no code file"
     return files[0]
 
 
-def fixture_names() -> list[str]:
-    return sorted(p.name for p in SUBMISSIONS.iterdir() if p.is_dir())
+def fixture_names(corpus: Path = SUBMISSIONS) -> list[str]:
+    return sorted(p.name for p in corpus.iterdir() if p.is_dir())
 
 
 def live_settings(rubric):  # noqa: ANN001, ANN201
@@ -114,20 +117,23 @@ def live(rubric):
 def _record_all(live: LiveCorpus) -> None:
     import grader
 
-    names = fixture_names()
-    for name in names:
-        live.submit(code_file(name))
-    RECORDINGS.mkdir(exist_ok=True)
-    for name in names:
-        run = live.evidence(code_file(name)).run
-        document = {"fixture": name, "code": code_file(name).name, "grader": grader.__version__, "run": run.to_dict()}
-        (RECORDINGS / f"{name}.json").write_text(json.dumps(document, indent=None, sort_keys=True) + "\n")
+    codes = {corpus: {name: code_file(name, corpus) for name in fixture_names(corpus)} for corpus in CORPORA}
+    for corpus in CORPORA:
+        for code in codes[corpus].values():
+            live.submit(code)
+    for corpus, recordings in CORPORA.items():
+        recordings.mkdir(exist_ok=True)
+        for name, code in codes[corpus].items():
+            run = live.evidence(code).run
+            document = {"fixture": name, "code": code.name, "grader": grader.__version__, "run": run.to_dict()}
+            (recordings / f"{name}.json").write_text(json.dumps(document, indent=None, sort_keys=True) + "\n")
 
 
 class Recorded:
     """Each fixture's evidence as recorded: its run read from JSON, its static facts from the source."""
 
-    def __init__(self) -> None:
+    def __init__(self, corpus: Path = SUBMISSIONS) -> None:
+        self.corpus, self.recordings = corpus, CORPORA[corpus]
         self._cache: dict[str, object] = {}
 
     def evidence(self, name: str):  # noqa: ANN201
@@ -135,18 +141,28 @@ class Recorded:
         from grader.results import RunResult
 
         if name not in self._cache:
-            path = RECORDINGS / f"{name}.json"
+            path = self.recordings / f"{name}.json"
             assert path.is_file(), f"no recording for {name}: run pytest --update-traces"
             run = RunResult.from_dict(json.loads(path.read_text())["run"])
-            self._cache[name] = evidence_of(run, code_file(name))
+            self._cache[name] = evidence_of(run, code_file(name, self.corpus))
         return self._cache[name]
 
     def grade(self, name: str, rubric):  # noqa: ANN001, ANN201
-        return grade_of(code_file(name), self.evidence(name), rubric)
+        return grade_of(code_file(name, self.corpus), self.evidence(name), rubric)
 
 
 @pytest.fixture(scope="session")
-def recorded(request: pytest.FixtureRequest) -> Recorded:
+def recordings_made(request: pytest.FixtureRequest) -> bool:
     if request.config.getoption("--update-traces"):
         _record_all(request.getfixturevalue("live"))
-    return Recorded()
+    return True
+
+
+@pytest.fixture(scope="session")
+def recorded(recordings_made: bool) -> Recorded:
+    return Recorded(SUBMISSIONS)
+
+
+@pytest.fixture(scope="session")
+def recorded_real_world(recordings_made: bool) -> Recorded:
+    return Recorded(REAL_WORLD)

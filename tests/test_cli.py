@@ -246,3 +246,18 @@ def test_a_bad_project_config_is_a_usage_error_naming_the_key(tmp_path: Path) ->
     result = _grade_command("rubric", "validate", str(REPOSITORY / "rubrics" / "transfer_learning.toml"), cwd=tmp_path)
     assert result.returncode == 2
     assert "jbos" in result.stderr and "'jobs'" in result.stderr
+
+
+def test_a_grade_stopped_by_a_missing_module_is_run_again_once_it_is_installed(tmp_path: Path) -> None:
+    from grader.batch import fingerprint, load_saved, save
+    from grader.rubric import load_rubric
+    from grader.run.settings import RunSettings
+
+    submission = discover(_touch(tmp_path / "class" / "alice" / "transfer.py").parent.parent).submissions[0]
+    rubric, settings = load_rubric(), RunSettings()
+    expected = fingerprint(submission, rubric, settings)
+    for module, reused in (("no_such_module_anywhere", True), ("json", False)):  # json: "installed" since
+        grade = Grade("alice", GradeStatus.ERROR, f"imports `{module}`", 0.0, 100.0,
+                      environment={"missing_module": module})
+        save(tmp_path / "out", submission, grade, expected)
+        assert (load_saved(tmp_path / "out", submission, expected) is not None) is reused, module

@@ -119,6 +119,7 @@ class LiveRuns:
             "escape_write": (RUNS / "escape_write.py", RunSettings(budget=budget, extra_env=escape_env), None),
             "flat": (flat / "alice.py", RunSettings(budget=budget), (flat / "alice.py",)),
             "read_others": (FIXTURES / "hostile" / "read_others" / "transfer.py", RunSettings(budget=budget), None),
+            "notebook_homes": (RUNS / "notebook_homes.py", RunSettings(budget=budget), None),
         }
         self._pool = ThreadPoolExecutor(max_workers=2)
         self._futures = {name: self._pool.submit(run_submission, code, settings, None, files)
@@ -199,3 +200,15 @@ def test_sandbox_cannot_read_the_rubric_or_other_students(runs) -> None:  # noqa
     assert result.status is RunStatus.COMPLETED
     assert "searched" in result.stdout_tail
     assert "READ" not in result.stdout_tail
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_colab_and_kaggle_folders_are_the_runs_own_folder(runs) -> None:  # noqa: ANN001
+    result = runs["notebook_homes"]
+    assert result.status is RunStatus.COMPLETED, result.reason
+    assert "DRIVE saved on drive" in result.stdout_tail  # a save-then-load round trip works
+    assert "SAME-FOLDER True True" in result.stdout_tail  # /content and /kaggle/working are the scratch folder
+    assert "INPUTS []" in result.stdout_tail
+    assert not Path("/content").exists() and not Path("/kaggle").exists()  # nothing escaped to this machine
+    assert any("/content (Colab's folder) was this run's own folder" in note for note in result.accommodations)

@@ -19,7 +19,7 @@ def test_facts_of_the_sample_sheet_style_lab() -> None:
     frozen = [f for f in evidence.of("trainable") if f.details["value"] is False and "loop_over" not in f.details]
     assert frozen[0].name == "base_model"
     loop = [f for f in evidence.of("trainable") if "loop_over" in f.details]
-    assert loop[0].details["loop_over"] == "base_model.layers[:fine_tune_at]"
+    assert loop[0].details["loop_over"] == "base_model.layers[:100]"  # the module constant fine_tune_at = 100, read
     assert [f.name for f in evidence.of("layer", "RandomRotation")] == ["RandomRotation"]
     assert evidence.of("model", "Sequential")[-1].details["layers"][:4] == ["Input", "data_augmentation", "base_model",
                                                                              "GlobalAveragePooling2D"]

@@ -6,8 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from grader.checks.layers import before_base, base_index, of_class
+from grader.checks import written as written_
 from grader.checks.registry import Verdict, failed, passed, register, undecided, written
 from grader.evidence import Evidence
+from grader.results import CheckStatus, Location
 
 
 def _generator_arguments(evidence: Evidence) -> dict[str, Any]:
@@ -23,7 +25,20 @@ def _layers_or_none(evidence: Evidence) -> list[dict[str, Any]] | None:
     return layers if layers and base_index(layers) is not None else None
 
 
-@register("augment.flip", "a horizontal RandomFlip is applied to training images before the base")
+_GENERATOR_NOTE = ("the lab asks for augmentation layers inside the model (they run on the fly, only while "
+                   "training); ImageDataGenerator earns {share:.0%} of these points")
+
+
+def _by_generator(message: str, params: Mapping[str, Any], location: Location | None) -> Verdict:
+    """Augmentation done by ImageDataGenerator: the rubric's ``generator_credit`` says what it earns."""
+    share = params["generator_credit"]
+    return Verdict(CheckStatus.PASS, f"{message}; {_GENERATOR_NOTE.format(share=share)}",
+                   "Use layers.RandomFlip('horizontal') and layers.RandomRotation(0.2) at the start of the model.",
+                   {"by": "ImageDataGenerator"}, share, location)
+
+
+@register("augment.flip", "a horizontal RandomFlip is applied to training images before the base",
+          params={"generator_credit": 0.5})
 def augment_flip(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
     layers = _layers_or_none(evidence)
     generator = _generator_arguments(evidence)
@@ -41,24 +56,29 @@ def augment_flip(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
             return failed("RandomFlip comes after the base model, where it flips features, not images",
                           "Put the augmentation layers before the base model.")
     if generator.get("horizontal_flip") is True:
-        return passed("ImageDataGenerator(horizontal_flip=True) flips the training images",
-                      location=evidence.location(generator["_fact"]))
-    if layers is None and not evidence.static.of("layer", "RandomFlip"):
+        return _by_generator("ImageDataGenerator(horizontal_flip=True) flips the training images", params,
+                             evidence.location(generator["_fact"]))
+    reaching, unused = written_.layers(evidence, "RandomFlip")
+    if layers is None and not reaching and not unused:
         if not evidence.phases() and not evidence.events("compile"):
             return undecided("no model was compiled, and the source has no RandomFlip" + evidence.crash_note())
-    static = evidence.static.of("layer", "RandomFlip")
-    if layers is None and static:
-        mode = static[0].details.get("arg0", static[0].details.get("mode", "horizontal_and_vertical"))
+    if layers is None and reaching:
+        mode = written_.argument(reaching[0], "mode")
         if "horizontal" in str(mode):
             return written(f"RandomFlip({mode!r}) is written (not seen running)" + evidence.crash_note(),
-                           evidence.location(static[0]))
-    return failed("no horizontal flip is applied to the training images",
+                           evidence.location(reaching[0]))
+        return failed(f"{written_.shown(reaching[0])} is written at {written_.where(evidence, reaching[0])}: it does "
+                      "not flip horizontally" + evidence.crash_note(),
+                      "Use layers.RandomFlip('horizontal'): cats and dogs are not upside down.",
+                      location=evidence.location(reaching[0]))
+    unused_note = written_.not_in_model(evidence, unused)
+    return failed(unused_note or "no horizontal flip is applied to the training images",
                   "Add layers.RandomFlip('horizontal') at the start of the model (or in a data_augmentation "
-                  "Sequential applied before the base).")
+                  "Sequential applied before the base).", location=evidence.location(unused[0]) if unused else None)
 
 
 @register("augment.rotation", "a RandomRotation of factor about 0.2 is applied before the base",
-          params={"factor": 0.2, "tolerance": 0.05})
+          params={"factor": 0.2, "tolerance": 0.05, "generator_credit": 0.5})
 def augment_rotation(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
     expected, tolerance = params["factor"], params["tolerance"]
     layers = _layers_or_none(evidence)
@@ -76,21 +96,27 @@ def augment_rotation(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
     if isinstance(degrees, (int, float)):
         factor = degrees / 360
         if abs(factor - expected) <= tolerance + 1e-9:
-            return passed(f"ImageDataGenerator(rotation_range={degrees:g}) rotates like RandomRotation({factor:.2f})")
+            return _by_generator(f"ImageDataGenerator(rotation_range={degrees:g}) rotates like "
+                                 f"RandomRotation({factor:.2f})", params, evidence.location(generator["_fact"]))
         return failed(f"ImageDataGenerator(rotation_range={degrees:g}) is a factor of {factor:.2f}, "
                       f"expected about {expected:g}",
                       f"RandomRotation({expected:g}) rotates up to {expected * 360:g} degrees; use that range.",
                       rotation_range=degrees)
-    static = evidence.static.of("layer", "RandomRotation")
-    if layers is None and static:
-        factor = _largest(static[0].details.get("arg0", static[0].details.get("factor")))
+    reaching, unused = written_.layers(evidence, "RandomRotation")
+    if layers is None and reaching:
+        factor = _largest(written_.argument(reaching[0], "factor"))
         if factor is not None and abs(factor - expected) <= tolerance + 1e-9:
             return written(f"RandomRotation({factor:g}) is written (not seen running)" + evidence.crash_note(),
-                           evidence.location(static[0]))
-    if layers is None and not evidence.events("compile"):
+                           evidence.location(reaching[0]))
+        return failed(f"{written_.shown(reaching[0])} is written at {written_.where(evidence, reaching[0])}; the lab "
+                      f"asks for RandomRotation({expected:g})" + evidence.crash_note(),
+                      f"Use layers.RandomRotation({expected:g}): a factor is a fraction of a full turn.",
+                      location=evidence.location(reaching[0]))
+    if layers is None and not unused and not evidence.events("compile"):
         return undecided("no model was compiled, and the source has no RandomRotation" + evidence.crash_note())
-    return failed("no random rotation is applied to the training images",
-                  f"Add layers.RandomRotation({expected:g}) to the augmentation layers before the base.")
+    return failed(written_.not_in_model(evidence, unused) or "no random rotation is applied to the training images",
+                  f"Add layers.RandomRotation({expected:g}) to the augmentation layers before the base.",
+                  location=evidence.location(unused[0]) if unused else None)
 
 
 def _largest(factor: Any) -> float | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from grader.checks.registry import Verdict, failed, passed, register, undecided, written
 from grader.evidence import Evidence
+from grader.static import Fact
 
 
 def _built(evidence: Evidence) -> tuple[dict[str, Any] | None, str]:
@@ -119,6 +120,13 @@ def base_frozen(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
                   changed_layers=changed[:10], **where)
 
 
+def _whole_base(fact: Fact) -> bool:
+    """``base.trainable = False``, or a loop setting it on every layer of ``base.layers`` (a slice
+    such as ``base.layers[:100]`` freezes part of the base: that is fine-tuning, not freezing)."""
+    loop = fact.details.get("loop_over")
+    return loop is None or (str(loop).endswith(".layers") and "[" not in str(loop))
+
+
 def _frozen_without_training(evidence: Evidence) -> Verdict:
     compiled = evidence.first_compile()
     if compiled is not None:
@@ -127,7 +135,7 @@ def _frozen_without_training(evidence: Evidence) -> Verdict:
             return passed("the base was frozen when the model was compiled (training never ran, so no "
                           "weight changes could be observed)" + evidence.crash_note())
     assignments = [f for f in evidence.static.of("trainable") if f.details.get("value") is False
-                   and "loop_over" not in f.details]
+                   and _whole_base(f)]
     if assignments:
         return written(f"`{assignments[0].name}.trainable = False` is written (training never ran)"
                        + evidence.crash_note(), evidence.location(assignments[0]))

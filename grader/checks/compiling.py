@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from grader.checks.registry import Verdict, failed, passed, register, undecided
+from grader.checks import written as written_
+from grader.checks.registry import Verdict, failed, passed, register, undecided, written
 from grader.diagnosis import loss_output_causes
 from grader.evidence import Evidence, Phase
 
@@ -27,7 +28,7 @@ def _first_compiled_phase(evidence: Evidence) -> Phase | None:
 def compile_loss(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
     phase = _first_compiled_phase(evidence)
     if phase is None or phase.compile is None:
-        return undecided("the model was never compiled" + evidence.crash_note())
+        return _loss_written(evidence)
     loss = phase.compile.get("loss") or {}
     name = str(loss.get("name") or "")
     where = {"location": evidence.location(phase.compile), "loss": loss}
@@ -42,11 +43,48 @@ def compile_loss(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
                   **where)
 
 
+def _loss_written(evidence: Evidence) -> Verdict:
+    """The loss the source passes to compile, judged against the output layer it writes."""
+    compiles = [fact for fact in evidence.static.of("compile") if "loss" in fact.details]
+    if not compiles:
+        return undecided("the model was never compiled" + evidence.crash_note())
+    loss = compiles[0].details["loss"]
+    name = str(loss.get("call") if isinstance(loss, dict) else loss)
+    from_logits = isinstance(loss, dict) and loss.get("from_logits") is True
+    dense = written_.layers(evidence, "Dense")[0]
+    activation = written_.argument(dense[-1], "activation") if dense else None
+    line = written_.where(evidence, compiles[0])
+    if name.lower().replace("_", "") not in {n.replace("_", "") for n in _BINARY_LOSSES}:
+        return failed(f"the loss written at {line} is {name!r}, not binary cross-entropy" + evidence.crash_note(),
+                      "Compile with loss=tf.keras.losses.BinaryCrossentropy() for a cats-vs-dogs sigmoid output.",
+                      location=evidence.location(compiles[0]))
+    if from_logits and str(activation).rsplit(".", 1)[-1] == "sigmoid":
+        return failed(f"the loss written at {line} has from_logits=True, but the output written applies a sigmoid"
+                      + evidence.crash_note(), "Use BinaryCrossentropy() (from_logits=False) with a sigmoid output.",
+                      location=evidence.location(compiles[0]))
+    return written(f"{name} is written at {line} (the model was never compiled)" + evidence.crash_note(),
+                   evidence.location(compiles[0]))
+
+
+def _metrics_written(evidence: Evidence) -> Verdict:
+    compiles = [fact for fact in evidence.static.of("compile") if "metrics" in fact.details or "loss" in fact.details]
+    if not compiles:
+        return undecided("the model was never compiled" + evidence.crash_note())
+    metrics = compiles[0].details.get("metrics")
+    named = [str(m).lower() for m in metrics] if isinstance(metrics, (list, tuple)) else []
+    if any(m in _ACCURACY for m in named):
+        return written(f"metrics={list(metrics)} is written at {written_.where(evidence, compiles[0])} (the model was "
+                       "never compiled)" + evidence.crash_note(), evidence.location(compiles[0]))
+    return failed(f"accuracy is not among the metrics written at {written_.where(evidence, compiles[0])} "
+                  f"({metrics or 'none'})" + evidence.crash_note(),
+                  "Compile with metrics=['accuracy'] so that training reports it.", location=evidence.location(compiles[0]))
+
+
 @register("compile.accuracy", "accuracy is tracked")
 def compile_accuracy(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
     compiled = evidence.first_compile()
     if compiled is None:
-        return undecided("the model was never compiled" + evidence.crash_note())
+        return _metrics_written(evidence)
     metrics = [str(m).lower() for m in compiled.get("metrics", [])]
     if any(m in _ACCURACY for m in metrics):
         return passed(f"metrics={compiled.get('metrics')}")

@@ -33,3 +33,4 @@ def describe(layer: dict[str, Any]) -> str:
     config = layer.get("config", {})
     shown = ", ".join(f"{k}={v!r}" for k, v in config.items() if k in ("units", "activation", "rate", "factor", "mode"))
     return f"{layer.get('class')}({shown})"
+

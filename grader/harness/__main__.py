@@ -40,8 +40,9 @@ def install(config: HarnessConfig, trace: Trace) -> training.Recorder:
     compat.install(trace, Path(config.workdir))
     applications.install(trace, Path(config.weights_cache), config.weights_file)
     keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
+    petimages = Path(config.petimages_zip) if config.petimages_zip else None
     data.install(data.DatasetRedirect(Path(config.data_root), config.data_kind, Path(config.data_zip),
-                                      keras_home, trace))
+                                      keras_home, trace, petimages))
     return training.install(training.Recorder(trace, config))
 
 

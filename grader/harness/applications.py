@@ -111,7 +111,9 @@ def _wrap(original: Any, name: str, trace: Trace, cache: Path, weights_file: str
         call.apply_defaults()
         model, source = build_application(original, dict(call.arguments), weights_file=weights_file, cache=cache)
         probe = _attach_probe(model)
-        BASES[id(model)] = {"architecture": name, "probe": probe, "model": model}
+        layer_names = [layer.name for layer in model.layers]
+        BASES[id(model)] = {"architecture": name, "probe": probe, "model": model, "model_name": model.name,
+                            "layer_names": layer_names}
         if source.kind == "stand-in":
             trace.accommodate(f"{name}: ImageNet weights are not available offline; used deterministic "
                               "stand-in weights (accuracy figures are not ImageNet figures)")
@@ -121,7 +123,7 @@ def _wrap(original: Any, name: str, trace: Trace, cache: Path, weights_file: str
                               ("input_shape", "include_top", "weights", "alpha", "pooling", "classes")
                               if key in call.arguments},
                    weights=source.to_dict(), input_shape=list(model.input_shape),
-                   output_shape=list(model.output_shape), layer_count=len(model.layers))
+                   output_shape=list(model.output_shape), layer_count=len(model.layers), layer_names=layer_names)
         return model
 
     return offline_application

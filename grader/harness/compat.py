@@ -13,6 +13,7 @@ import types
 from pathlib import Path
 from typing import Any
 
+from grader.harness.rebind import replace_everywhere
 from grader.harness.trace import Trace
 
 
@@ -23,6 +24,7 @@ def install(trace: Trace, workdir: Path) -> None:
     _legacy_optimizer_arguments(trace)
     _experimental_preprocessing(trace)
     _colab(trace, workdir)
+    _plot_model_without_graphviz(trace)
     builtins.get_ipython = lambda: _IPythonStub(trace)  # type: ignore[attr-defined]
 
 
@@ -111,6 +113,32 @@ class _ForwardingModule(types.ModuleType):
         value = getattr(self._target, name)
         self._trace.accommodate(f"`{self._label}.{name}` read as `layers.{name}` (moved in TF 2.6)")
         return value
+
+
+def _plot_model_without_graphviz(trace: Trace) -> None:
+    """``keras.utils.plot_model`` needs pydot and graphviz's ``dot`` program; where either is
+    missing it does nothing (and says so) instead of stopping the script between building and
+    compiling its model."""
+    import shutil
+
+    from keras.src.utils import model_visualization
+
+    original = model_visualization.plot_model
+
+    @functools.wraps(original)
+    def plot_model(model: Any, to_file: str = "model.png", *args: Any, **kwargs: Any) -> Any:
+        try:
+            import pydot  # noqa: F401
+        except ImportError:
+            missing = "pydot is not installed"
+        else:
+            missing = "" if shutil.which("dot") else "graphviz's `dot` program is not installed"
+        if missing:
+            trace.accommodate(f"plot_model({to_file!r}) skipped: {missing} here")
+            return None
+        return original(model, to_file, *args, **kwargs)
+
+    replace_everywhere({original: plot_model})
 
 
 def _colab(trace: Trace, workdir: Path) -> None:

@@ -17,13 +17,36 @@ _TRAIN_NAMES = {"train", "training", "training_set", "train_set", "trainset"}
 _VALIDATION_NAMES = {"validation", "val", "valid", "validation_set", "test", "test_set", "testing", "testset"}
 _CLASS_NAMES = {"cat": "cats", "cats": "cats", "dog": "dogs", "dogs": "dogs"}
 _ZIP_NAMES = ("cats_and_dogs", "cats-and-dogs", "catsanddogs", "dogs-vs-cats", "dogs_vs_cats", "cats_vs_dogs")
+_PETIMAGES_NAMES = ("petimages", "kagglecatsanddogs")
 
 
 class DatasetRedirect:
     """Maps paths from the student's machine to the offline dataset (``root`` in tutorial layout)."""
 
-    def __init__(self, root: Path, kind: str, zip_path: Path, keras_home: Path, trace: Trace) -> None:
+    def __init__(self, root: Path, kind: str, zip_path: Path, keras_home: Path, trace: Trace,
+                 petimages_zip: Path | None = None) -> None:
         self.root, self.kind, self.zip_path, self.keras_home, self.trace = root, kind, zip_path, keras_home, trace
+        self.petimages_zip = petimages_zip
+
+    def archive(self, requested: Any) -> Any:
+        """The offline archive standing for a dataset archive the script opens and this machine
+        lacks, in the layout its name implies; else ``requested`` itself."""
+        try:
+            path = Path(os.fspath(requested))
+        except TypeError:  # an open file object
+            return requested
+        name = path.name.lower()
+        if path.exists():
+            return requested
+        if self.petimages_zip is not None and any(key in name for key in _PETIMAGES_NAMES):
+            served, layout = self.petimages_zip, "PetImages/{Cat,Dog}"
+        elif any(key in name for key in _ZIP_NAMES):
+            served, layout = self.zip_path, "cats_and_dogs_filtered/{train,validation}/{cats,dogs}"
+        else:
+            return requested
+        self.trace.accommodate(f"archive {os.fspath(requested)!r} is not on this machine; opened the {self.kind} "
+                               f"dataset as an archive in the {layout} layout instead")
+        return os.fspath(served)
 
     def folder(self, requested: Any, *, single_folder: bool = False) -> str:
         """Return the offline folder standing for ``requested`` (unchanged if it holds images)."""
@@ -101,6 +124,28 @@ def install(redirect: DatasetRedirect) -> None:
 
     ImageDataGenerator.flow_from_directory = flow_from_directory
     sys.modules["tensorflow_datasets"] = _fake_tfds(redirect)
+    _serve_archives(redirect)
+
+
+def _serve_archives(redirect: DatasetRedirect) -> None:
+    """``zipfile.ZipFile`` and ``shutil.unpack_archive`` read the offline archive in place of a
+    dataset archive that is not on this machine (a download the script expects to find)."""
+    import shutil
+    import zipfile
+
+    class ServedZipFile(zipfile.ZipFile):
+        def __init__(self, file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> None:
+            super().__init__(redirect.archive(file) if mode == "r" else file, mode, *args, **kwargs)
+
+    original_unpack = shutil.unpack_archive
+
+    @functools.wraps(original_unpack)
+    def unpack_archive(filename: Any, extract_dir: Any = None, format: Any = None, **kwargs: Any) -> Any:  # noqa: A002
+        served = redirect.archive(filename)
+        return original_unpack(served, extract_dir, "zip" if served is not filename else format, **kwargs)
+
+    zipfile.ZipFile = ServedZipFile  # type: ignore[misc]
+    shutil.unpack_archive = unpack_archive
 
 
 def _directory_loader(original: Any, redirect: DatasetRedirect) -> Any:

@@ -18,7 +18,7 @@ from grader.harness import applications
 from grader.harness.trace import Trace
 from grader.shared.budget import HarnessConfig
 from grader.shared.describe import (STATISTICS, describe_loss, describe_metrics, describe_model, describe_optimizer,
-                                    file_digest, layer_weights)
+                                    file_digest, flattened_bases, layer_weights)
 from grader.shared.jsonable import jsonable
 from grader.shared.layout import Scratch, saved_model_name
 
@@ -50,7 +50,7 @@ class Recorder:
 
 def weight_changes(before: dict[str, list[tuple[str, np.ndarray]]], model: Any) -> dict[str, Any]:
     """Which layers' parameters changed (and, separately, BatchNorm statistics) since ``before``."""
-    after = layer_weights(model)
+    after = _weights(model)
     changed, unchanged, statistics_changed = [], [], []
     created = [path for path in after if path not in before]
     for path, old in before.items():
@@ -97,8 +97,19 @@ def describe_data(x: Any, y: Any) -> dict[str, Any]:
     return info
 
 
+def _described(model: Any) -> dict[str, Any]:
+    """The model as the trace records it (bases summarised, nested or flattened)."""
+    return describe_model(model, applications.BASES, list(applications.BASES.values()))
+
+
+def _weights(model: Any) -> dict[str, list[tuple[str, np.ndarray]]]:
+    """Every layer's weights by path, a flattened base's layers under the base's name."""
+    return layer_weights(model, flattened_bases(model, list(applications.BASES.values())))
+
+
 def _bases_in(model: Any) -> list[Any]:
-    found = []
+    flattened = {info["model_name"] for info in flattened_bases(model, list(applications.BASES.values())).values()}
+    found = [info["model"] for info in applications.BASES.values() if info["model_name"] in flattened]
     for layer in model.layers:
         if id(layer) in applications.BASES:
             found.append(layer)
@@ -153,7 +164,7 @@ def _compile(original: Any, recorder: Recorder) -> Any:
         call.apply_defaults()
         arguments = call.arguments
         recorder.trace.emit(
-            "compile", model=describe_model(self, applications.BASES), model_id=id(self),
+            "compile", model=_described(self), model_id=id(self),
             optimizer=describe_optimizer(self.optimizer if self.optimizer is not None else arguments["optimizer"]),
             loss=describe_loss(arguments.get("loss")), metrics=describe_metrics(arguments.get("metrics")),
             artifact=recorder.save(self, "compile"))
@@ -178,13 +189,13 @@ def _fit(original: Any, recorder: Recorder) -> Any:
         _build_before_training(self, arguments.get("x"))  # so the record shows the weights fit will train
         recorder.trace.emit("fit_start", phase=phase, model_id=id(self), requested=requested,
                             budget={key: jsonable(arguments.get(key)) for key in requested},
-                            model=describe_model(self, applications.BASES),
+                            model=_described(self),
                             data=describe_data(arguments.get("x"), arguments.get("y")),
                             has_validation=arguments.get("validation_data") is not None
                             or bool(arguments.get("validation_split")))
         batch_losses: list[float] = []
         arguments["callbacks"] = [*(arguments.get("callbacks") or []), _batch_logger(batch_losses)]
-        before = layer_weights(self)
+        before = _weights(self)
         for base in _bases_in(self):
             probe = applications.BASES[id(base)]["probe"]
             if probe is not None:
@@ -265,9 +276,10 @@ def _bounded(original: Any, recorder: Recorder, name: str) -> Any:
             return original(self, *args, **kwargs)
         call = signature.bind(self, *args, **kwargs)
         x = call.arguments.get("x")
-        if not isinstance(x, np.ndarray) or len(x) > 64 * recorder.config.budget.eval_steps:
+        budget = recorder.config.budget.predict_steps if name == "predict" else recorder.config.budget.eval_steps
+        if not isinstance(x, np.ndarray) or len(x) > 64 * budget:
             steps = call.arguments.get("steps")
-            call.arguments["steps"] = min(int(steps), recorder.config.budget.eval_steps) if steps else recorder.config.budget.eval_steps
+            call.arguments["steps"] = min(int(steps), budget) if steps else budget
         result = original(*call.args, **call.kwargs)
         recorder.trace.emit(name, model_id=id(self), steps=call.arguments.get("steps"),
                             result=jsonable(result) if name == "evaluate" else {"shape": list(getattr(result, "shape", []))})

@@ -9,6 +9,7 @@ its inputs (images scaled twice) cannot see the difference.
 from __future__ import annotations
 
 import colorsys
+import io
 import os
 import shutil
 import zipfile
@@ -125,5 +126,29 @@ def ensure_zip(cache: Path | None = None) -> Path:
         for path in sorted(dataset.root.rglob("*")):
             if path.is_file() and path.name != "VERSION":
                 bundle.write(path, Path(DATASET_NAME) / path.relative_to(dataset.root))
+    staging.rename(archive)
+    return archive
+
+
+# Microsoft's cats-vs-dogs download (kagglecatsanddogs_*.zip): PetImages/{Cat,Dog}/N.jpg, no split.
+PETIMAGES_PER_CLASS = 12_500
+PETIMAGES_CLASSES = {"Cat": "cats", "Dog": "dogs"}
+
+
+def ensure_petimages_zip(cache: Path | None = None) -> Path:
+    """Return a zip of synthetic images in Microsoft's ``PetImages`` layout, with its real counts
+    (12,500 a class), generating it first if absent (about a minute, once per machine)."""
+    folder = (cache or cache_root()) / "datasets"
+    archive = folder / f"PetImages.v{GENERATOR_VERSION}.zip"
+    if archive.is_file():
+        return archive
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = archive.with_suffix(f".tmp-{os.getpid()}")
+    with zipfile.ZipFile(staging, "w", compression=zipfile.ZIP_STORED) as bundle:
+        for folder_name, label in PETIMAGES_CLASSES.items():
+            for index in range(PETIMAGES_PER_CLASS):
+                buffer = io.BytesIO()
+                draw_image(label, image_seed("petimages", label, index) * 5).save(buffer, format="JPEG", quality=85)
+                bundle.writestr(f"PetImages/{folder_name}/{index}.jpg", buffer.getvalue())
     staging.rename(archive)
     return archive

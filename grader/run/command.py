@@ -8,21 +8,23 @@ from pathlib import Path
 import grader
 from grader.run.sandbox import Isolation, bwrap_command, drops_privileges, prepare_scratch_owner, python_executable, run_uid
 from grader.bundled import bundled_folders
-from grader.shared.layout import GRADER_MOUNT
+from grader.shared.layout import GRADER_MOUNT, KAGGLE_INPUT, NOTEBOOK_HOMES
 
 
 def grader_command(module: list[str], writable: Path, readable: list[Path], env: dict[str, str],
-                   isolation: Isolation) -> list[str]:
+                   isolation: Isolation, notebook_homes: bool = False) -> list[str]:
     """``python -m`` one of the grader's modules as a child: under bwrap, it sees only the Python
     environment, the ``grader`` package, ``readable`` (read-only) and ``writable``; when the grader
-    is root, ``writable`` is given to a user id of the child's own, which it runs as."""
+    is root, ``writable`` is given to a user id of the child's own, which it runs as. With
+    ``notebook_homes``, ``writable`` is also seen at Colab's and Kaggle's folders."""
     command = [python_executable(), "-m", *module]
     uid = run_uid() if drops_privileges(isolation) else None
     if uid is not None:
         prepare_scratch_owner(writable, uid)
     if isolation != "bwrap":
         return command
-    return _with_grader_mount(bwrap_command(command, writable, _python_prefixes() + readable, env, uid))
+    aliases, empty = (tuple(NOTEBOOK_HOMES), (KAGGLE_INPUT,)) if notebook_homes else ((), ())
+    return _with_grader_mount(bwrap_command(command, writable, _python_prefixes() + readable, env, uid, aliases, empty))
 
 
 def _python_prefixes() -> list[Path]:

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.shared.describe import describe_model, layer_weights, nested_layers
+from grader.shared.describe import describe_model, flattened_bases, layer_weights, nested_layers, weights_path
 from grader.shared.jsonable import jsonable
 from grader.shared.layout import SAVED_MODEL
 
@@ -53,7 +53,7 @@ def main(argv: list[str]) -> int:
             if name not in loaded:
                 loaded[name] = Loaded.read(keras, artifacts / name, work)
         request = _request_if_sent()
-    bases = {str(name): {"architecture": architecture} for name, architecture in request.get("bases", {}).items()}
+    bases = {str(name): _base_info(str(name), known) for name, known in request.get("bases", {}).items()}
     report = []
     for name in [Path(str(name)).name for name in request.get("artifacts", [])][:_MAX_MODELS]:
         if name not in loaded and os.path.lexists(artifacts / name):
@@ -61,6 +61,14 @@ def main(argv: list[str]) -> int:
         report.append(loaded[name].describe(bases) if name in loaded else {"file": name, "error": "not found"})
     out.write_text(json.dumps({"models": report}), encoding="utf-8")
     return 0
+
+
+def _base_info(name: str, known: Any) -> dict[str, Any]:
+    """What the request says of one base: its architecture and layer names (``known`` may be just
+    the architecture, as older requests sent it)."""
+    known = known if isinstance(known, dict) else {"architecture": known}
+    names = known.get("layer_names") if isinstance(known.get("layer_names"), list) else []
+    return {"architecture": str(known.get("architecture")), "model_name": name, "layer_names": names}
 
 
 def _request_if_sent() -> dict[str, Any] | None:
@@ -110,11 +118,14 @@ class Loaded:
             return {"file": self.name, "sha256": self.sha256, "error": self.error}
         known = {id(layer): bases[layer.name] for _, layer in nested_layers(self.model) if layer.name in bases}
         try:
-            description = jsonable(describe_model(self.model, known))
+            description = jsonable(describe_model(self.model, known, list(bases.values())))
+            flattened = flattened_bases(self.model, list(bases.values()))
+            # As the harness names them: a flattened base's layers under the base's name.
+            weights = {weights_path(path, flattened): digests for path, digests in (self.weights or {}).items()}
         except Exception as error:  # noqa: BLE001
             problem = f"could not describe the loaded model: {type(error).__name__}: {_first_sentence(str(error))}"
             return {"file": self.name, "sha256": self.sha256, "error": problem}
-        return {"file": self.name, "sha256": self.sha256, "model": description, "weights": self.weights}
+        return {"file": self.name, "sha256": self.sha256, "model": description, "weights": weights}
 
 
 def _read_regular_file(path: Path) -> bytes:

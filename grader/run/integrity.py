@@ -62,10 +62,12 @@ def inspection_mismatches(events: tuple[Event, ...], inspected: Inspected) -> li
     return notes
 
 
-def base_names(events: tuple[Event, ...]) -> dict[str, str]:
-    """Pretrained bases the run built: model name -> architecture (for the inspector's summaries)."""
-    return {str(e["model_name"]): str(e.get("architecture")) for e in events
-            if e.get("kind") == "application" and e.get("model_name")}
+def base_names(events: tuple[Event, ...]) -> dict[str, dict[str, Any]]:
+    """Pretrained bases the run built: model name -> architecture and layer names (for the
+    inspector's summaries, nested or flattened into the model)."""
+    return {str(e["model_name"]): {"architecture": str(e.get("architecture")),
+                                   "layer_names": [str(n) for n in e.get("layer_names") or []][:2000]}
+            for e in events if e.get("kind") == "application" and e.get("model_name")}
 
 
 def reconcile(events: tuple[Event, ...], inspected: Inspected, tampered: list[str] | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 from dataclasses import replace
 from typing import Any
@@ -34,6 +35,10 @@ def classify(outcome: ChildOutcome, events: tuple[dict[str, Any], ...]) -> tuple
     if outcome.signal_name in _LIMIT_SIGNALS or outcome.signal_name == "SIGKILL":
         what = _LIMIT_SIGNALS.get(outcome.signal_name, "killed (out of memory or a limit)")
         return RunStatus.LIMIT, f"{what} ({outcome.signal_name})"
+    module = missing_module(events)
+    if module:
+        return RunStatus.ERROR, (f"imports `{module}`{_at(exception or {})}, which the grading environment does not "
+                                 "have: add it to the environment or remove the import")
     if exception is not None:
         return RunStatus.ERROR, f"{exception.get('type')}{_at(exception)}: {str(exception.get('message'))[:300]}"
     if outcome.returncode not in (0, None):
@@ -41,6 +46,18 @@ def classify(outcome: ChildOutcome, events: tuple[dict[str, Any], ...]) -> tuple
     if "end" not in kinds and "exit" not in kinds:
         return RunStatus.COMPLETED, "exited abruptly (os._exit or similar) before the harness's end record"
     return RunStatus.COMPLETED, "ran to its end"
+
+
+_NO_MODULE = re.compile(r"No module named '([\w.]+)'")
+
+
+def missing_module(events: tuple[dict[str, Any], ...]) -> str:
+    """The top-level module whose absence stopped the run (``ModuleNotFoundError``), or ""."""
+    exception = next((e for e in reversed(events) if e.get("kind") == "exception"), None)
+    if exception is None or exception.get("type") != "ModuleNotFoundError":
+        return ""
+    found = _NO_MODULE.search(str(exception.get("message")))
+    return found.group(1).split(".")[0] if found else ""
 
 
 def _limit_reached(exception: dict[str, Any] | None) -> str:

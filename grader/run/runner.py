@@ -18,17 +18,17 @@ from grader.cache import cache_root
 from grader.errors import SubmissionError
 from grader.intake import Program, read_program
 from grader.offline.prepare import ensure_offline_assets
-from grader.offline.synthetic import ensure_dataset, ensure_zip
+from grader.offline.synthetic import ensure_dataset, ensure_petimages_zip, ensure_zip
 from grader.results import RunResult, RunStatus
 from grader.run.command import child_env, grader_command
 from grader.run.inspection import confirm, start_inspector
-from grader.run.outcome import classify
+from grader.run.outcome import classify, missing_module
 from grader.run.sandbox import ChildOutcome, Isolation, available_isolation, run_child
 from grader.run.scratch import fill_scratch, keep_outputs, make_work_folder
 from grader.run.settings import RunSettings
 from grader.run.trace import locate_events, read_trace
 from grader.shared.budget import HarnessConfig
-from grader.shared.layout import Scratch
+from grader.shared.layout import NOTEBOOK_HOMES, Scratch
 
 
 def run_submission(code: Path, settings: RunSettings, keep: Path | None = None,
@@ -73,20 +73,27 @@ def not_run(status: RunStatus, reason: str, trace: tuple[dict[str, Any], ...] = 
 
 @dataclass(frozen=True)
 class DataSource:
-    """The dataset runs are served: its folder, what to call it in reports, and its zip."""
+    """The dataset runs are served: its folder, what to call it in reports, and its archives."""
 
     root: Path
     kind: str  # "synthetic" or the real folder's path
-    zip: Path
+    zip: Path  # the tutorial's download, cats_and_dogs_filtered/{train,validation}/{cats,dogs}
+    petimages: Path | None = None  # Microsoft's PetImages/{Cat,Dog}, made only for scripts that name it
 
 
-def data_source(settings: RunSettings) -> DataSource:
-    """The real folder given with ``--data``, else the synthetic dataset (made once, cached)."""
+_PETIMAGES_NAMES = ("petimages", "kagglecatsanddogs")
+
+
+def data_source(settings: RunSettings, program: Program) -> DataSource:
+    """The real folder given with ``--data``, else the synthetic dataset (made once, cached); the
+    PetImages archive too when the program names it."""
     ensure_offline_assets(settings.cache)
     archive = ensure_zip(settings.cache)
+    petimages = (ensure_petimages_zip(settings.cache)
+                 if any(name in program.source.lower() for name in _PETIMAGES_NAMES) else None)
     if settings.data is not None:
-        return DataSource(settings.data, str(settings.data), archive)
-    return DataSource(ensure_dataset(settings.cache).root, "synthetic", archive)
+        return DataSource(settings.data, str(settings.data), archive, petimages)
+    return DataSource(ensure_dataset(settings.cache).root, "synthetic", archive, petimages)
 
 
 def _run_in(work: Path, program: Program, settings: RunSettings, isolation: Isolation, keep: Path | None,
@@ -95,19 +102,21 @@ def _run_in(work: Path, program: Program, settings: RunSettings, isolation: Isol
     script = fill_scratch(scratch, program, files)
     control.mkdir()
     key = secrets.token_bytes(32)  # signs the trace; only the harness (and this process) know it
-    data = data_source(settings)
+    data = data_source(settings, program)
     cache = settings.cache or cache_root()
     config = HarnessConfig(
         script=str(script), workdir=str(scratch.root), data_root=str(data.root), data_kind=data.kind,
         data_zip=str(data.zip), weights_cache=str(cache), seed=settings.seed, budget=settings.budget,
         weights_file=str(settings.weights_file) if settings.weights_file else None,
+        petimages_zip=str(data.petimages) if data.petimages else None,
         save_models=settings.save_models, key_fd=_key_pipe(key))
     config.write(control / "config.json")
     env = {**child_env(scratch.home, isolation, settings.extra_env), "GRADER_CACHE": str(cache)}
     readable = [control, data.root, data.zip.parent, cache / "weights"]
     if settings.weights_file:
         readable.append(settings.weights_file)
-    command = grader_command(["grader.harness", str(control / "config.json")], scratch.root, readable, env, isolation)
+    command = grader_command(["grader.harness", str(control / "config.json")], scratch.root, readable, env, isolation,
+                             notebook_homes=True)
     inspector = start_inspector(scratch.artifacts, work / "inspect", settings, isolation) if settings.save_models else None
     outcome = run_child(command, scratch.root, env, settings.limits, settings.budget.timeout_seconds, logs,
                         pass_fds=(config.key_fd,))
@@ -117,6 +126,16 @@ def _run_in(work: Path, program: Program, settings: RunSettings, isolation: Isol
     if keep is None:
         return replace(result, artifacts=())
     return replace(result, artifacts=keep_outputs(scratch, logs, keep))
+
+
+def _notebook_home_notes(program: Program, isolation: Isolation) -> list[str]:
+    """Say where Colab's and Kaggle's folders were, for a script that uses them."""
+    used = [home for home in NOTEBOOK_HOMES if home in program.source]
+    if not used:
+        return []
+    if isolation != "bwrap":
+        return [f"{', '.join(used)} do not exist here (only the bubblewrap sandbox provides them)"]
+    return [f"{home} ({NOTEBOOK_HOMES[home]}'s folder) was this run's own folder" for home in used]
 
 
 def _key_pipe(key: bytes) -> int:
@@ -136,7 +155,8 @@ def _result(outcome: ChildOutcome, scratch: Scratch, program: Program, isolation
         accommodations.append(f"{len(program.neutralised)} IPython magic or shell line(s) not run")
     if program.encoding_note:
         accommodations.append(program.encoding_note)
+    accommodations += _notebook_home_notes(program, isolation)
     artifacts = tuple(str(path) for path in scratch.saved_models())
     return RunResult(status, reason, outcome.returncode, round(outcome.duration, 2), outcome.stdout[-8000:],
                      outcome.stderr[-8000:], events, artifacts, isolation, tuple(accommodations), trace.truncated,
-                     trace.forged)
+                     trace.forged, missing_module=missing_module(events))

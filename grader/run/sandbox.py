@@ -96,10 +96,12 @@ def drops_privileges(isolation: Isolation) -> bool:
 
 
 def bwrap_command(command: list[str], scratch: Path, readable: list[Path], env: dict[str, str],
-                  uid: int | None = None) -> list[str]:
+                  uid: int | None = None, aliases: tuple[str, ...] = (), empty: tuple[str, ...] = ()) -> list[str]:
     """Wrap ``command`` in bubblewrap: only ``readable`` (read-only) and ``scratch`` (writable) exist.
 
-    With ``uid``, the command runs under that unprivileged user id (the grader must be root)."""
+    ``aliases``: more paths at which ``scratch`` is seen (``/content``); ``empty``: empty folders
+    made in the sandbox's root. With ``uid``, the command runs under that unprivileged user id
+    (the grader must be root)."""
     # No user namespace: the child must really run under an unprivileged id for its process limit to hold.
     args = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--die-with-parent", "--new-session",
@@ -113,7 +115,12 @@ def bwrap_command(command: list[str], scratch: Path, readable: list[Path], env: 
     made: set[Path] = set()
     for path in _outermost(readable):
         args += _parents(path, made) + ["--ro-bind", str(path), str(path)]
-    args += _parents(scratch, made) + ["--bind", str(scratch), str(scratch), "--chdir", str(scratch), "--clearenv"]
+    args += _parents(scratch, made) + ["--bind", str(scratch), str(scratch)]
+    for alias in aliases:
+        args += _parents(Path(alias), made) + ["--bind", str(scratch), alias]
+    for folder in empty:
+        args += _parents(Path(folder), made) + ["--perms", "0777", "--dir", folder]
+    args += ["--chdir", str(scratch), "--clearenv"]
     for key, value in env.items():
         args += ["--setenv", key, value]
     if uid is not None:

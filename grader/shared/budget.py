@@ -18,6 +18,9 @@ class RunBudget:
     steps_per_epoch: int = 20
     fine_tune_steps_per_epoch: int = 4  # later fits: each step trains part of the base (slower)
     eval_steps: int = 2
+    # predict is often run over the whole validation split for a confusion matrix, and compared
+    # with labels read in full: the synthetic split (1,000 images, 32 batches of 32) fits.
+    predict_steps: int = 32
     timeout_seconds: float = 240.0
 
 
@@ -34,6 +37,7 @@ class HarnessConfig:
     seed: int
     budget: RunBudget = field(default_factory=RunBudget)
     weights_file: str | None = None
+    petimages_zip: str | None = None  # the synthetic PetImages archive, when the script names it
     save_models: bool = True
     key_fd: int | None = None  # a pipe holding the key that signs trace lines; closed before student code
 

@@ -20,8 +20,12 @@ _KEY_CONFIG = ("units", "activation", "rate", "factor", "mode", "filters", "kern
                "pool_size", "keepdims", "axis", "use_bias", "momentum", "epsilon")
 
 
-def describe_model(model: Any, bases: dict[int, dict[str, Any]]) -> dict[str, Any]:
+def describe_model(model: Any, bases: dict[int, dict[str, Any]], candidates: list[dict[str, Any]] = ()) -> dict[str, Any]:
     """Return the model's layers in call order, nested models expanded, with trainable flags.
+
+    ``candidates``: what is known of every base built (``model_name``, ``layer_names``,
+    ``architecture``); a base whose layers sit directly in ``model`` (``Model(base.input, ...)``)
+    is described as one base entry, as if it were nested.
 
     ``bases`` maps ``id(model)`` of every application the harness built to what it knows of it;
     those are summarised (their hundreds of layers reduced to counts and trainable indices).
@@ -32,7 +36,7 @@ def describe_model(model: Any, bases: dict[int, dict[str, Any]]) -> dict[str, An
         "trainable": bool(model.trainable),
         "input_shape": _shape(getattr(model, "input_shape", None)),
         "output_shape": _shape(getattr(model, "output_shape", None)),
-        "layers": _describe_children(model, "", bases),
+        "layers": _describe_children(model, "", bases, flattened_bases(model, candidates)),
         "trainable_weights": len(model.trainable_weights),
         "params": int(model.count_params()) if model.built else None,
     }
@@ -52,15 +56,65 @@ def _children(model: Any) -> list[Any]:
     return [layer for layer in getattr(model, "layers", []) if type(layer).__name__ != "InputLayer"]
 
 
-def _describe_children(model: Any, prefix: str, bases: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+def _describe_children(model: Any, prefix: str, bases: dict[int, dict[str, Any]],
+                       flattened: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     described: list[dict[str, Any]] = []
-    for index, layer in enumerate(_children(model)):
+    children = _children(model)
+    summarised: set[str] = set()
+    for index, layer in enumerate(children):
+        info = (flattened or {}).get(layer.name)
+        if info is not None:
+            if info["model_name"] not in summarised:
+                summarised.add(info["model_name"])
+                described.append(_flattened_entry(children, index, info))
+            continue
         entry = describe_layer(layer, prefix, index, bases)
         entry["inbound"] = _inbound(model, layer, index)
         described.append(entry)
         if "base" not in entry and hasattr(layer, "layers") and _children(layer):
             described.extend(_describe_children(layer, entry["path"] + "/", bases))
     return described
+
+
+def flattened_bases(model: Any, candidates: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Layers of a known base that sit directly among ``model``'s layers (the base was not nested:
+    ``Model(inputs=base.input, outputs=...)``): layer name -> what is known of that base."""
+    names = {layer.name for layer in _children(model)}
+    found: dict[str, dict[str, Any]] = {}
+    for info in candidates:
+        layer_names = [str(name) for name in info.get("layer_names") or []]
+        if not layer_names or info.get("model_name") in names:
+            continue
+        inside = [name for name in layer_names if name in names]
+        if len(inside) >= max(2, len(layer_names) // 2):
+            found.update({name: info for name in inside})
+    return found
+
+
+def weights_path(path: str, flattened: dict[str, dict[str, Any]]) -> str:
+    """A layer's path for weight comparisons: under its base's name when the base was flattened."""
+    info = flattened.get(path)
+    return f"{info['model_name']}/{path}" if info is not None else path
+
+
+class _Absent:
+    """A base layer the model does not hold (the base's own input layer): no weights."""
+
+    weights: list[Any] = []
+    trainable_weights: list[Any] = []
+    trainable = False
+
+
+def _flattened_entry(children: list[Any], index: int, info: dict[str, Any]) -> dict[str, Any]:
+    """One entry standing for a base whose layers are the model's own, in the base's layer order."""
+    by_name = {layer.name: layer for layer in children}
+    layers = [by_name.get(str(name), _Absent()) for name in info["layer_names"]]
+    trainable_weights = sum(len(layer.trainable_weights) for layer in layers)
+    name = str(info["model_name"])
+    return {"index": index, "path": name, "name": name, "class": "Functional", "flattened": True,
+            "trainable": any(layer.trainable for layer in layers if layer.weights), "config": {},
+            "trainable_weights": trainable_weights, "inbound": [],
+            "base": _base_summary(layers, trainable_weights, info)}
 
 
 def _inbound(model: Any, layer: Any, index: int) -> list[str]:
@@ -93,7 +147,22 @@ def describe_layer(layer: Any, prefix: str, index: int, bases: dict[int, dict[st
     }
     if id(layer) in bases:
         entry["base"] = describe_base(layer, bases[id(layer)])
+    if type(layer).__name__ == "Lambda":
+        entry["function"] = _function_text(getattr(layer, "function", None))
     return entry
+
+
+def _function_text(function: Any) -> str:
+    """What a Lambda layer computes: its function's name, or a lambda's source line."""
+    name = getattr(function, "__name__", "") or ""
+    if name and name != "<lambda>":
+        return name[:80]
+    try:
+        import inspect
+
+        return inspect.getsource(function).strip()[:160]
+    except (OSError, TypeError):
+        return name
 
 
 def _config_value(value: Any) -> Any:
@@ -104,7 +173,10 @@ def _config_value(value: Any) -> Any:
 
 def describe_base(base: Any, known: dict[str, Any]) -> dict[str, Any]:
     """Summarise a pretrained base: which of its layers are trainable and how BatchNorm is set."""
-    layers = base.layers
+    return _base_summary(base.layers, len(base.trainable_weights), known)
+
+
+def _base_summary(layers: list[Any], trainable_weights: int, known: dict[str, Any]) -> dict[str, Any]:
     weighted = [i for i, layer in enumerate(layers) if layer.weights]
     trainable = [i for i in weighted if layers[i].trainable]
     batchnorms = [layer for layer in layers if type(layer).__name__ == "BatchNormalization"]
@@ -118,7 +190,7 @@ def describe_base(base: Any, known: dict[str, Any]) -> dict[str, Any]:
         "weighted_layers": len(weighted),
         "trainable_layer_indices": trainable,
         "first_trainable_index": trainable[0] if trainable else None,
-        "trainable_weights": len(base.trainable_weights),
+        "trainable_weights": trainable_weights,
         "batchnorm_trainable": sum(1 for layer in batchnorms if layer.trainable),
         "batchnorm_count": len(batchnorms),
     }
@@ -133,9 +205,10 @@ def nested_layers(model: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
         yield from nested_layers(layer, prefix + layer.name + "/")
 
 
-def layer_weights(model: Any) -> dict[str, list[tuple[str, Any]]]:
-    """Every leaf layer with weights, by path, with a copy of each variable's value."""
-    return {path: [(v.path.rsplit("/", 1)[-1], np.array(v.numpy())) for v in layer.weights]
+def layer_weights(model: Any, flattened: dict[str, dict[str, Any]] | None = None) -> dict[str, list[tuple[str, Any]]]:
+    """Every leaf layer with weights, by path, with a copy of each variable's value. Layers of a
+    flattened base (see ``flattened_bases``) get the base's name as prefix, as if it were nested."""
+    return {weights_path(path, flattened or {}): [(v.path.rsplit("/", 1)[-1], np.array(v.numpy())) for v in layer.weights]
             for path, layer in nested_layers(model)
             if layer.weights and not [child for child in getattr(layer, "layers", []) if child is not layer]}
 

@@ -19,6 +19,9 @@ TRACE_FILE = "trace.jsonl"
 ARTIFACTS_DIR = "artifacts"
 GRADER_MOUNT = Path("/opt/grader-lib")  # where the sandbox sees the ``grader`` package
 SAVED_MODEL = re.compile(r"^\d{2}-(compile|fit\d+)\.keras$")
+# Where Colab and Kaggle keep a notebook's files: in the sandbox, these are the run's scratch folder.
+NOTEBOOK_HOMES = {"/content": "Colab", "/kaggle/working": "Kaggle"}
+KAGGLE_INPUT = "/kaggle/input"  # exists, empty: the harness serves the datasets scripts read there
 
 
 def saved_model_name(number: int, label: str) -> str:
