@@ -29,12 +29,14 @@ def _grade_one(submission, settings):  # noqa: ANN001, ANN202
     return submission.id, evidence.run, time.perf_counter() - started
 
 
+_OUTCOMES = {"end": "ran to the end", "environment": "stopped by the environment",
+             "own": "stopped by their own bug or a limit"}
+
+
 def _outcome(run) -> str:  # noqa: ANN001
     if run.status.value == "completed":
-        return "ran to its end"
-    if run.missing_module:
-        return "stopped by the environment"
-    return "stopped by its own bug or a limit"
+        return _OUTCOMES["end"]
+    return _OUTCOMES["environment"] if run.missing_module else _OUTCOMES["own"]
 
 
 def main() -> None:
