@@ -71,32 +71,63 @@ def scan(program: Program) -> StaticEvidence:
     return StaticEvidence(tuple(sorted(facts, key=lambda fact: fact.line)))
 
 
+_MAX_FOLDED_ITEMS = 64  # a tuple or list longer than this is not a shape or a setting
+_MAX_FOLDED_BITS = 64  # nor is a bigger integer: student source must not make the parent compute
+
+
 def _fold(node: ast.AST, constants: dict[str, Any]) -> Any:
-    """The value of a constant expression (literals, known names, + - * / and tuple concatenation);
-    raises ``ValueError`` for anything else. Nothing is run."""
+    """The value of a constant expression: literals, known names, + - * / on numbers, ``not``, and
+    ``+`` on short tuples and lists; raises ``ValueError`` for anything else, or for a value too
+    large to be a setting (the parent never builds big values from student source)."""
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, ast.Name) and node.id in constants:
         return constants[node.id]
-    if isinstance(node, (ast.Tuple, ast.List)):
+    if isinstance(node, (ast.Tuple, ast.List)) and len(node.elts) <= _MAX_FOLDED_ITEMS:
         values = [_fold(item, constants) for item in node.elts]
         return tuple(values) if isinstance(node, ast.Tuple) else values
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd, ast.Not)):
-        inner = _fold(node.operand, constants)
-        return -inner if isinstance(node.op, ast.USub) else (not inner if isinstance(node.op, ast.Not) else inner)
-    if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
-        left, right = _fold(node.left, constants), _fold(node.right, constants)
-        folded = _OPERATORS[type(node.op)](left, right)
-        if folded is None:
-            raise ValueError("division by zero")
-        return folded
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return not _fold(node.operand, constants)
+    if isinstance(node, (ast.UnaryOp, ast.BinOp)):
+        return _fold_arithmetic(node, constants)
     raise ValueError(ast.dump(node)[:40])
+
+
+def _fold_arithmetic(node: ast.UnaryOp | ast.BinOp, constants: dict[str, Any]) -> Any:
+    if isinstance(node, ast.UnaryOp):
+        inner = _number(_fold(node.operand, constants))
+        if isinstance(node.op, ast.USub):
+            return -inner
+        if isinstance(node.op, ast.UAdd):
+            return inner
+        raise ValueError("operator")
+    left, right = _fold(node.left, constants), _fold(node.right, constants)
+    if isinstance(node.op, ast.Add) and isinstance(left, (tuple, list)) and type(left) is type(right) \
+            and len(left) + len(right) <= _MAX_FOLDED_ITEMS:
+        return left + right
+    if type(node.op) not in _OPERATORS:
+        raise ValueError("operator")
+    folded = _OPERATORS[type(node.op)](_number(left), _number(right))
+    if folded is None:
+        raise ValueError("division by zero")
+    return _number(folded)
+
+
+def _number(value: Any) -> int | float:
+    """``value`` if it is a number of a sensible size, else ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("not a number")
+    if isinstance(value, int) and value.bit_length() > _MAX_FOLDED_BITS:
+        raise ValueError("too large")
+    return value
 
 
 def _module_constants(tree: ast.Module) -> dict[str, Any]:
     """Names assigned once, at module level, a constant expression, and never assigned again."""
     assigned: dict[str, int] = {}
     for node in ast.walk(tree):
+        if isinstance(node, ast.arg):  # a parameter shadows the constant inside its function
+            assigned[node.arg] = assigned.get(node.arg, 0) + 1
         targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
         for target in targets:
             for name in ast.walk(target) if isinstance(target, ast.AST) else []:
@@ -126,7 +157,7 @@ class _Simplify(ast.NodeTransformer):
 
     def visit_If(self, node: ast.If) -> Any:
         try:
-            decided = bool(_fold(node.test, {}))
+            decided = bool(_fold(node.test, self._constants))
         except (ValueError, TypeError, ArithmeticError):
             return self.generic_visit(node)
         kept = node.body if decided else node.orelse
@@ -134,7 +165,7 @@ class _Simplify(ast.NodeTransformer):
 
     def visit_While(self, node: ast.While) -> Any:
         try:
-            never = not _fold(node.test, {})
+            never = not _fold(node.test, self._constants)
         except (ValueError, TypeError, ArithmeticError):
             return self.generic_visit(node)
         return ast.copy_location(ast.Pass(), node) if never else self.generic_visit(node)

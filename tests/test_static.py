@@ -38,3 +38,34 @@ def test_unparsable_source_gives_no_facts(tmp_path: Path) -> None:
     path.write_text("model = (\n")
     evidence = scan(read_program(path))
     assert not evidence.parsed and evidence.facts == ()
+
+
+def _facts(tmp_path: Path, source: str):  # noqa: ANN202
+    path = tmp_path / "lab.py"
+    path.write_text(source)
+    return scan(read_program(path))
+
+
+def test_module_constants_are_followed_and_dead_branches_left_out(tmp_path: Path) -> None:
+    evidence = _facts(tmp_path, "NUM_CLASSES = 1\nIMG = (160, 160)\nSHAPE = IMG + (3,)\nTRAIN = False\n"
+                                "base = MobileNetV2(input_shape=SHAPE)\nout = Dense(NUM_CLASSES)\n"
+                                "if TRAIN:\n    extra = Dense(64)\nif not TRAIN:\n    kept = Dropout(0.5)\n"
+                                "RATE = 0.2\ndef head(RATE=0.5):\n    return Dropout(RATE)\n")
+    assert evidence.of("application")[0].details["input_shape"] == (160, 160, 3)
+    assert [fact.details["arg0"] for fact in evidence.of("layer", "Dense")] == [1]  # Dense(64) never runs
+    # A parameter of the same name makes RATE ambiguous: it is left as written, never guessed.
+    assert [fact.details["arg0"] for fact in evidence.of("layer", "Dropout")] == [0.5, "RATE"]
+
+
+def test_folding_never_builds_big_values_from_student_source(tmp_path: Path) -> None:
+    evidence = _facts(tmp_path, 'PAD = "a" * 10000000000\nA = 4294967296\nB = A * A\nC = B * B\nD = C * C\n'
+                                "x = Dense(D)\ny = Dense(len(PAD))\n")
+    assert [fact.details["arg0"] for fact in evidence.of("layer", "Dense")] == ["D", "len(PAD)"]
+
+
+def test_a_layer_only_used_in_a_loop_does_not_reach_the_model(tmp_path: Path) -> None:
+    evidence = _facts(tmp_path, "augment = Sequential([RandomFlip('horizontal')])\n"
+                                "for image in images:\n    shown = augment(image)\n"
+                                "flip = RandomFlip('horizontal')\nx = flip(inputs)\nmodel = Model(inputs, x)\n")
+    reach = [fact.details["reaches_model"] for fact in evidence.of("layer", "RandomFlip")]
+    assert reach == [False, True]

@@ -46,8 +46,9 @@ def shown(fact: Fact) -> str:
 
 
 def where(evidence: Evidence, fact: Fact) -> str:
+    """``transfer.py, line 42`` (with the cell in a notebook)."""
     location = evidence.location(fact)
-    return f"line {location.line}" if location else "the source"
+    return str(location) if location else "the source"
 
 
 def not_in_model(evidence: Evidence, unused: list[Fact]) -> str:
