@@ -1,9 +1,11 @@
 """Grade a class: one self-contained function per submission, handed to an executor.
 
-Each result is saved atomically as soon as it is known, with a fingerprint of the submission's
-files, the rubric and the settings; running the batch again skips what is unchanged (``force``
-re-runs), so a batch killed at any moment loses nothing and grades nothing twice. A failed
-submission never stops the batch. The executor is a local thread pool (the work happens in
+Each result is saved atomically as soon as it is known, with the run's record it was scored from
+and two fingerprints: of what the run depends on (files, run settings, grader version) and of
+the rubric. Running the batch again reuses what is unchanged, rescores from the saved evidence
+what only the rubric changed for (no code runs), and runs the rest (``force`` runs everything):
+a batch killed at any moment loses nothing and runs nothing twice. A failed submission never
+stops the batch. The executor is a local thread pool (the work happens in
 child processes); another executor with ``submit`` can take its place.
 """
 
@@ -15,18 +17,20 @@ import json
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 import grader
 from grader.atomic import write_text
-from grader.grading import grade_submission
-from grader.results import Grade, Submission
+from grader.grading import grade_and_record, rescore
+from grader.results import Grade, RunResult, Submission
 from grader.rubric import Rubric
 from grader.run.scratch import sweep_stale_scratch
 from grader.run.settings import RunSettings
 
-Progress = Callable[[str, Grade | None], None]  # (submission id, grade when finished)
+Outcome = Literal["ran", "rescored", "reused"]
+Progress = Callable[[str, Grade, Outcome], None]  # (submission id, its grade, how it was obtained)
 
 
 def default_jobs() -> int:
@@ -39,15 +43,29 @@ def default_jobs() -> int:
     return max(1, min(cores // 2, memory // (6 * 2**30)))
 
 
-def fingerprint(submission: Submission, rubric: Rubric, settings: RunSettings) -> str:
-    """A hash of everything a grade depends on: files, rubric, settings, grader version."""
-    digest = hashlib.sha256(f"{grader.__version__}\n{rubric.source}\n{asdict(settings)!r}".encode())
-    if rubric.source and Path(rubric.source).is_file():
-        digest.update(Path(rubric.source).read_bytes())
+@dataclass(frozen=True)
+class Fingerprints:
+    """What a saved result depends on. ``run``: the submission's files, the run settings (the
+    rubric's ``[run]`` budget among them) and the grader's version: the evidence. ``rubric``: the
+    rubric's contents: the scores, given the evidence."""
+
+    run: str
+    rubric: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"run": self.run, "rubric": self.rubric}
+
+
+def fingerprints(submission: Submission, rubric: Rubric, settings: RunSettings) -> Fingerprints:
+    """The fingerprints of ``submission`` graded with ``rubric`` and ``settings``."""
+    run = hashlib.sha256(f"{grader.__version__}\n{asdict(settings)!r}".encode())
     for path in (submission.code, submission.answers, *submission.extra_files):
         if path is not None and path.is_file():
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
+            run.update(path.name.encode() + b"\0" + path.read_bytes())
+    scores = hashlib.sha256(f"{grader.__version__}\n{rubric.source}".encode())
+    if rubric.source and Path(rubric.source).is_file():
+        scores.update(Path(rubric.source).read_bytes())
+    return Fingerprints(run.hexdigest(), scores.hexdigest())
 
 
 def _result_path(out: Path, submission: Submission) -> Path:
@@ -55,20 +73,37 @@ def _result_path(out: Path, submission: Submission) -> Path:
     return out / "submissions" / f"{safe}.json"
 
 
-def load_saved(out: Path, submission: Submission, expected: str) -> Grade | None:
-    """The saved grade of ``submission`` if its fingerprint still matches, else None. A grade of a
-    run the environment stopped (a module it lacked) is not reused once that module is installed."""
-    path = _result_path(out, submission)
+@dataclass(frozen=True)
+class Saved:
+    """A submission's saved result: its grade, the run's record it was scored from, the fingerprints."""
+
+    grade: Grade
+    run: dict[str, Any] | None
+    fingerprints: Fingerprints
+
+
+def load_saved(out: Path, submission: Submission) -> Saved | None:
+    """The saved result of ``submission``, or None (absent, unreadable, or saved by an older grader)."""
     try:
-        saved = json.loads(path.read_text())
-    except (OSError, ValueError):
+        saved = json.loads(_result_path(out, submission).read_text())
+        prints = Fingerprints(**saved["fingerprints"])
+        return Saved(Grade.from_dict(saved["grade"], saved.get("environment")), saved.get("evidence"), prints)
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    if saved.get("fingerprint") != expected:
+
+
+def reusable(saved: Saved | None, expected: Fingerprints) -> Outcome | None:
+    """How a saved result can serve: ``reused`` as it is, ``rescored`` from its evidence (only the
+    rubric changed), or None (run again: the files, the run settings or the grader changed, or a
+    module the run lacked is installed now)."""
+    if saved is None or saved.fingerprints.run != expected.run:
         return None
-    missing = (saved.get("environment") or {}).get("missing_module")
+    missing = saved.grade.environment.get("missing_module")
     if missing and _installed(str(missing)):
         return None
-    return Grade.from_dict(saved["grade"], saved.get("environment"))
+    if saved.fingerprints.rubric == expected.rubric:
+        return "reused"
+    return "rescored" if saved.run is not None else None
 
 
 def _installed(module: str) -> bool:
@@ -79,43 +114,59 @@ def _installed(module: str) -> bool:
         return False
 
 
-def save(out: Path, submission: Submission, grade: Grade, digest: str) -> None:
-    """Write one submission's grade atomically (a kill leaves the old file or the new, never half)."""
-    document = {"fingerprint": digest, "grade": grade.to_dict(), "environment": grade.environment}
+def save(out: Path, submission: Submission, grade: Grade, run: dict[str, Any] | None, prints: Fingerprints) -> None:
+    """Write one submission's grade and the run's record it was scored from, atomically (a kill
+    leaves the old file or the new, never half)."""
+    document = {"fingerprints": prints.to_dict(), "grade": grade.to_dict(), "environment": grade.environment,
+                "evidence": run}
     write_text(_result_path(out, submission), json.dumps(document))
 
 
 def grade_batch(submissions: Iterable[Submission], rubric: Rubric, settings: RunSettings, out: Path, *,
                 jobs: int = 1, force: bool = False, progress: Progress | None = None,
                 executor: Executor | None = None) -> list[Grade]:
-    """Grade every submission (reusing unchanged saved results unless ``force``); keep their order."""
+    """Grade every submission, in the given order: run what is new or changed (everything with
+    ``force``), rescore from saved evidence what only the rubric changed for, reuse the rest."""
     sweep_stale_scratch(settings.work_root)  # an earlier grader killed mid-run could not clean up
     submissions = list(submissions)
     results: dict[str, Grade] = {}
-    pending: list[tuple[Submission, str]] = []  # with their fingerprints
+    pending: list[tuple[Submission, Fingerprints]] = []
     for submission in submissions:
-        expected = fingerprint(submission, rubric, settings)
-        saved = None if force else load_saved(out, submission, expected)
-        if saved is not None:
-            results[submission.id] = saved
-            if progress:
-                progress(submission.id, saved)
-        else:
+        expected = fingerprints(submission, rubric, settings)
+        saved = None if force else load_saved(out, submission)
+        outcome = reusable(saved, expected)
+        if saved is None or outcome is None:
             pending.append((submission, expected))
+            continue
+        grade = saved.grade
+        if outcome == "rescored":
+            grade = rescore(submission, RunResult.from_dict(saved.run), rubric, settings)
+            save(out, submission, grade, saved.run, expected)
+        results[submission.id] = grade
+        if progress:
+            progress(submission.id, grade, outcome)
+    results.update(_run_pending(pending, rubric, settings, out, jobs, progress, executor))
+    return [results[s.id] for s in submissions if s.id in results]
+
+
+def _run_pending(pending: list[tuple[Submission, Fingerprints]], rubric: Rubric, settings: RunSettings, out: Path,
+                 jobs: int, progress: Progress | None, executor: Executor | None) -> dict[str, Grade]:
+    """Run the submissions that need it, saving each result as soon as it is known."""
+    results: dict[str, Grade] = {}
     own = executor is None
     pool = executor or ThreadPoolExecutor(max_workers=max(1, jobs))
     try:
-        futures: dict[Future, tuple[Submission, str]] = {
-            pool.submit(grade_submission, submission, rubric, settings): (submission, expected)
+        futures: dict[Future, tuple[Submission, Fingerprints]] = {
+            pool.submit(grade_and_record, submission, rubric, settings): (submission, expected)
             for submission, expected in pending}
         for future in as_completed(futures):
             submission, expected = futures[future]
-            grade = future.result()  # grade_submission never raises
-            save(out, submission, grade, expected)
+            grade, run = future.result()  # grade_and_record never raises
+            save(out, submission, grade, run, expected)
             results[submission.id] = grade
             if progress:
-                progress(submission.id, grade)
+                progress(submission.id, grade, "ran")
     finally:
         if own:
             pool.shutdown(wait=True, cancel_futures=True)
-    return [results[s.id] for s in submissions if s.id in results]
+    return results

@@ -249,20 +249,30 @@ def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weigh
 
 
 def _run_batch(submissions, rubric, settings, out: Path, jobs: int, force: bool, console):  # noqa: ANN001, ANN202
+    """Grade with a progress bar (on a terminal) or a line per submission; then say how many were
+    run, rescored from saved evidence, and reused."""
+    from collections import Counter
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from grader.batch import grade_batch
 
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
+    outcomes: Counter[str] = Counter()
+    verbs = {"ran": "graded", "rescored": "rescored", "reused": "reused"}
     with Progress(*columns, console=console, disable=console.quiet or not console.is_terminal) as progress:
         task = progress.add_task("grading", total=len(submissions))
 
-        def advance(submission_id: str, grade) -> None:  # noqa: ANN001
-            progress.update(task, advance=1, description=f"graded {submission_id}")
+        def advance(submission_id: str, grade, outcome: str) -> None:  # noqa: ANN001
+            outcomes[outcome] += 1
+            progress.update(task, advance=1, description=f"{verbs[outcome]} {submission_id}")
             if not console.is_terminal and not console.quiet:
-                console.print(f"graded {submission_id}: {grade.score:g}/{grade.max_score:g} ({grade.status.value})")
+                console.print(f"{verbs[outcome]} {submission_id}: {grade.score:g}/{grade.max_score:g} "
+                              f"({grade.status.value})")
 
-        return grade_batch(submissions, rubric, settings, out, jobs=jobs, force=force, progress=advance)
+        grades = grade_batch(submissions, rubric, settings, out, jobs=jobs, force=force, progress=advance)
+    console.print(f"ran {outcomes['ran']}, rescored {outcomes['rescored']}, reused {outcomes['reused']}")
+    return grades
 
 
 @main.command()

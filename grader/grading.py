@@ -12,7 +12,7 @@ from typing import Any
 
 from grader.answers.sheet import score_sheet
 from grader.errors import SubmissionError
-from grader.evidence import Evidence
+from grader.evidence import Evidence, evidence_of
 from grader.intake import read_program
 from grader.results import Grade, GradeStatus, RunResult, RunStatus, Submission
 from grader.rubric import Rubric
@@ -33,6 +33,29 @@ def grade_submission(submission: Submission, rubric: Rubric, settings: RunSettin
     """
     try:
         evidence = collect_evidence(submission, settings, keep)
+        return grade_evidence(submission.id, evidence, rubric, settings, submission)
+    except Exception as error:  # noqa: BLE001 - a grader bug becomes this submission's internal_error
+        return Grade.from_error(submission.id, error, rubric.max_score)
+
+
+def grade_and_record(submission: Submission, rubric: Rubric, settings: RunSettings) -> tuple[Grade, dict[str, Any] | None]:
+    """``grade_submission``, also returning the run's record (what ``rescore`` needs), or None when
+    the grader itself failed. Never raises."""
+    try:
+        evidence = collect_evidence(submission, settings)
+        return grade_evidence(submission.id, evidence, rubric, settings, submission), evidence.run.to_dict()
+    except Exception as error:  # noqa: BLE001 - a grader bug becomes this submission's internal_error
+        return Grade.from_error(submission.id, error, rubric.max_score), None
+
+
+def rescore(submission: Submission, run: RunResult, rubric: Rubric, settings: RunSettings) -> Grade:
+    """Score a recorded run of ``submission`` again (after a rubric change): nothing runs; the
+    static facts and the answers are read again from the submission's files. Never raises."""
+    try:
+        if submission.code is None:
+            evidence = Evidence(run, StaticEvidence((), parsed=False), None, "")
+        else:
+            evidence = evidence_of(run, submission.code)
         return grade_evidence(submission.id, evidence, rubric, settings, submission)
     except Exception as error:  # noqa: BLE001 - a grader bug becomes this submission's internal_error
         return Grade.from_error(submission.id, error, rubric.max_score)

@@ -249,15 +249,15 @@ def test_a_bad_project_config_is_a_usage_error_naming_the_key(tmp_path: Path) ->
 
 
 def test_a_grade_stopped_by_a_missing_module_is_run_again_once_it_is_installed(tmp_path: Path) -> None:
-    from grader.batch import fingerprint, load_saved, save
+    from grader.batch import fingerprints, load_saved, reusable, save
     from grader.rubric import load_rubric
     from grader.run.settings import RunSettings
 
     submission = discover(_touch(tmp_path / "class" / "alice" / "transfer.py").parent.parent).submissions[0]
     rubric, settings = load_rubric(), RunSettings()
-    expected = fingerprint(submission, rubric, settings)
-    for module, reused in (("no_such_module_anywhere", True), ("json", False)):  # json: "installed" since
+    expected = fingerprints(submission, rubric, settings)
+    for module, outcome in (("no_such_module_anywhere", "reused"), ("json", None)):  # json: "installed" since
         grade = Grade("alice", GradeStatus.ERROR, f"imports `{module}`", 0.0, 100.0,
                       environment={"missing_module": module})
-        save(tmp_path / "out", submission, grade, expected)
-        assert (load_saved(tmp_path / "out", submission, expected) is not None) is reused, module
+        save(tmp_path / "out", submission, grade, None, expected)
+        assert reusable(load_saved(tmp_path / "out", submission), expected) == outcome, module
