@@ -66,6 +66,34 @@ def _option_keys() -> set[str]:
     return {by_parameter.get(name, name) for name in names}
 
 
+class _QuietPipe:
+    """Standard output that stops writing, without an error, once its reader has gone (``| head``):
+    the command still runs to its end and exits with its own code."""
+
+    def __init__(self, stream) -> None:  # noqa: ANN001
+        self._stream, self._gone = stream, False
+
+    def _guarded(self, action, *args):  # noqa: ANN001, ANN002, ANN202
+        if self._gone:
+            return None
+        try:
+            return action(*args)
+        except BrokenPipeError:
+            self._gone = True  # and the descriptor goes to /dev/null, so the exit's own flush is quiet too
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+            return None
+
+    def write(self, text: str) -> int:
+        written = self._guarded(self._stream.write, text)
+        return len(text) if written is None else written
+
+    def flush(self) -> None:
+        self._guarded(self._stream.flush)
+
+    def __getattr__(self, name: str):  # noqa: ANN204 - isatty, fileno, encoding... of the real stream
+        return getattr(self._stream, name)
+
+
 class GradeGroup(click.Group):
     """``grade DIR`` is short for ``grade class DIR``: a first argument that is no command is a folder."""
 
@@ -138,15 +166,20 @@ def _require_tutorial_layout(data: Path) -> None:
 
 
 def _console(to_stderr: bool = False, quiet: bool = False):  # noqa: ANN202
+    """A rich console; written to a file or a pipe it wraps nothing (paths stay whole for grep)."""
     from rich.console import Console
 
-    return Console(stderr=to_stderr, quiet=quiet, highlight=False, no_color="NO_COLOR" in os.environ or None)
+    console = Console(stderr=to_stderr, quiet=quiet, highlight=False, no_color="NO_COLOR" in os.environ or None)
+    if not console.is_terminal:
+        console.soft_wrap = True
+    return console
 
 
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--answers", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Your answers document (.md, .txt, .docx, .pdf); a notebook's Markdown cells are read anyway.")
+              help="Your answers document (.md, .txt, .docx, .pdf; default: the one beside FILE, as class grading "
+                   "finds it); a notebook's Markdown cells are read anyway.")
 @_run_options
 def check(file: Path, answers: Path | None, rubric_path: Path | None, data: Path | None, weights: Path | None,
           timeout: float | None, isolation: str, json_out: str | None, quiet: bool, verbose: bool) -> None:
@@ -167,9 +200,19 @@ def check(file: Path, answers: Path | None, rubric_path: Path | None, data: Path
     from grader.rubric import load_rubric
     from grader.view import view_of
 
+    from grader.discover import ANSWER_SUFFIXES, CODE_SUFFIXES, folder_submission
+
+    if file.suffix.lower() not in CODE_SUFFIXES:
+        raise click.UsageError(f"grade check runs your code: a .py script or a .ipynb notebook, and {file.name} is "
+                               "neither" + (" (give an answers document with --answers)"
+                                            if file.suffix.lower() in ANSWER_SUFFIXES else ""))
     rubric = load_rubric(rubric_path)
     settings = _settings(rubric.budget, timeout, data, weights, isolation)
     console = _console(json_out == "-", quiet)
+    if answers is None:  # as class grading finds it: the answers document in the script's folder
+        answers = (folder_submission(file.parent) or Submission(file.stem, file, file.parent)).answers
+        if answers is not None:
+            console.print(f"Answers read from {answers.name} (beside {file.name}; --answers picks another).")
     with console.status(f"running {file.name} offline (about half a minute)..."):
         grade = grade_submission(Submission(file.stem, file, file.parent, answers), rubric, settings)
     view = view_of(grade, rubric, "student")
@@ -186,7 +229,8 @@ def check(file: Path, answers: Path | None, rubric_path: Path | None, data: Path
               show_default=True, help="Where results.json, grades.csv, feedback/ and report.html go.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Submissions run in parallel (default: what the machine allows).")
 @click.option("--force", is_flag=True, help="Re-run every submission, even those already graded and unchanged.")
-@click.option("--student", help="Show this student's full report instead of the class table.")
+@click.option("--student", help="Grade (or reuse) only this student, by id or the start of one, and show their full "
+                                "report and write their feedback; the class files are left as they are.")
 @click.option("--gradescope", is_flag=True, help="Also write a Gradescope results.json per submission.")
 def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weights: Path | None,
                 timeout: float | None, isolation: str, json_out: str | None, quiet: bool, verbose: bool, out: Path,
@@ -206,7 +250,7 @@ def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weigh
     from grader.answers.sheet import read_items
     from grader.answers.similarity import similar_pairs
     from grader.batch import default_jobs, grade_batch
-    from grader.discover import discover
+    from grader.discover import discover, find_student
     from grader.report_files import write_all
     from grader.report_json import results_document, write_json
     from grader.report_terminal import ClassSummary, GradeReport
@@ -222,6 +266,9 @@ def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weigh
         console.print(f"[yellow]not graded:[/] {path.name}: {why}")
     if not found.submissions:
         raise click.UsageError(f"no submissions found in {folder}")
+    if student:
+        chosen = find_student(student, found.submissions)
+        sys.exit(_grade_one_student(chosen, rubric, settings, out, force, console))
     grades = _run_batch(found.submissions, rubric, settings, out, jobs or default_jobs(), force, console)
     written = {s.id: {k: v.text for k, v in read_items(s)[0].items()
                       if k in {q.id for q in rubric.questions if q.kind == "written"}} for s in found.submissions}
@@ -231,21 +278,29 @@ def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weigh
     write_all(out, rubric, grades, document, pairs, gradescope)
     if json_out:
         write_json(document, json_out)
-    if student:
-        chosen = [view for view in views if view.grade.id == student]
-        if not chosen:
-            raise click.UsageError(f"no student {student!r}; students: {', '.join(g.id for g in grades)}")
-        console.print(GradeReport(chosen[0], verbose=True))
-    else:
-        if verbose:
-            for view in views:
-                console.print(GradeReport(view, verbose=True), "")
-        console.print(ClassSummary(views, rubric.max_score, pairs))
-        console.print(f"Wrote {out}/results.json, grades.csv, report.html and feedback/ for {len(grades)} students.")
+    if verbose:
+        for view in views:
+            console.print(GradeReport(view, verbose=True), "")
+    console.print(ClassSummary(views, rubric.max_score, pairs))
+    console.print(f"Wrote {out}/results.json, grades.csv, report.html and feedback/ for {len(grades)} students.")
     failed = [g.id for g in grades if g.status is GradeStatus.INTERNAL_ERROR]
     if failed:
         console.print(f"[red]The grader failed on {', '.join(failed)}; see their reason in results.json.[/]")
     sys.exit(EXIT_UNGRADED if failed else EXIT_OK)
+
+
+def _grade_one_student(submission, rubric, settings, out: Path, force: bool, console) -> int:  # noqa: ANN001
+    """``grade DIR --student ID``: grade (or reuse) one student, write their feedback, show their
+    report; return the exit code."""
+    from grader.report_files import write_feedback
+    from grader.report_terminal import GradeReport
+    from grader.results import GradeStatus
+    from grader.view import view_of
+
+    grade = _run_batch([submission], rubric, settings, out, 1, force, console)[0]
+    write_feedback(out, view_of(grade, rubric, "student"), rubric)
+    console.print(GradeReport(view_of(grade, rubric, "instructor"), verbose=True))
+    return EXIT_UNGRADED if grade.status is GradeStatus.INTERNAL_ERROR else EXIT_OK
 
 
 def _run_batch(submissions, rubric, settings, out: Path, jobs: int, force: bool, console):  # noqa: ANN001, ANN202
@@ -325,7 +380,9 @@ def rubric_validate(path: Path) -> None:
 
 
 def run() -> None:
-    """Entry point (the ``grade`` script): library errors become one line and exit code 2."""
+    """Entry point (the ``grade`` script): library errors become one line and exit code 2; a
+    reader that stops reading (``| head``) ends the output quietly, not the command."""
+    sys.stdout = _QuietPipe(sys.stdout)
     try:
         defaults = project_defaults()
         main(standalone_mode=False, default_map={"class": defaults, "check": defaults})
@@ -340,3 +397,5 @@ def run() -> None:
     except GraderError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_USAGE)
+    finally:
+        sys.stdout.flush()

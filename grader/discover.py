@@ -114,3 +114,21 @@ def _flat_submissions(files: list[Path], root: Path) -> tuple[list[Submission], 
     unrecognised += [(f, "not a code file or an answers document") for f in files
                      if f not in code and f not in documents and f.name.lower() not in _IGNORED]
     return submissions, unrecognised
+
+
+def find_student(query: str, submissions: tuple[Submission, ...]) -> Submission:
+    """The submission ``query`` names: its id, or the one id it begins (any case). Raises
+    ``SubmissionError`` naming the nearest ids when it names none, or several."""
+    import difflib
+
+    exact = [s for s in submissions if s.id == query]
+    begins = [s for s in submissions if s.id.lower().startswith(query.lower())]
+    if exact or len(begins) == 1:
+        return (exact or begins)[0]
+    ids = [s.id for s in submissions]
+    if begins:
+        raise SubmissionError(f"--student {query!r} begins {len(begins)} ids: {', '.join(s.id for s in begins[:8])}; "
+                              "give more of one")
+    near = difflib.get_close_matches(query, ids, n=3, cutoff=0.5)
+    raise SubmissionError(f"no student {query!r}" + (f"; did you mean {', '.join(near)}?" if near else "")
+                          + f" ({len(ids)} students found)")

@@ -189,6 +189,16 @@ def gradescope_result(view: GradeView, execution_time: float = 0.0) -> dict[str,
             "output": f"{grade.status.value}: {grade.reason}{advice}", "tests": tests}
 
 
+def write_feedback(out: Path, student: GradeView, rubric: Rubric) -> list[Path]:
+    """Write one student's feedback, Markdown and HTML, into ``out/feedback``; return the paths."""
+    written = []
+    for suffix, render in ((".md", feedback_markdown), (".html", feedback_html)):
+        path = out / "feedback" / f"{student.grade.id}{suffix}"
+        write_text(path, render(student, rubric))
+        written.append(path)
+    return written
+
+
 def write_all(out: Path, rubric: Rubric, grades: Sequence[Grade], document: dict[str, Any],
               pairs: Sequence[SimilarPair], gradescope: bool = False) -> list[Path]:
     """Write every file into ``out``; return their paths."""
@@ -198,10 +208,7 @@ def write_all(out: Path, rubric: Rubric, grades: Sequence[Grade], document: dict
     write_csv(out / "grades.csv", rubric, grades)
     instructor = views_of(grades, rubric, "instructor")
     for student in views_of(grades, rubric, "student"):
-        for suffix, render in ((".md", feedback_markdown), (".html", feedback_html)):
-            path = out / "feedback" / f"{student.grade.id}{suffix}"
-            write_text(path, render(student, rubric))
-            written.append(path)
+        written += write_feedback(out, student, rubric)
     for view in instructor if gradescope else []:
         path = out / "gradescope" / view.grade.id / "results.json"
         write_text(path, json.dumps(gradescope_result(view), indent=2) + "\n")

@@ -36,14 +36,16 @@ class GradeReport:
         view, grade = self.view, self.view.grade
         yield Text.assemble((f"{grade.id}: ", "bold"), (f"{grade.score:g} / {grade.max_score:g}", "bold cyan"),
                             f"  [{grade.status.value}] {grade.reason}")
-        problems = view.problems
-        if problems:
+        if view.failed:
             yield Text("\nTo fix, in this order:", style="bold")
-            for number, check in enumerate(problems, start=1):
+            for number, check in enumerate(view.failed, start=1):
                 yield Text.assemble(f" {number}. ", (f"{_MARK[check.status]} {check.id}", _STYLE[check.status]),
                                     f": {check.message}{_location(check)}")
                 if check.hint:
                     yield Text(f"      → {check.hint}", style="italic")
+        if view.skipped:
+            yield Text(f"\nNot judged until those are fixed ({len(view.skipped)}): "
+                       + ", ".join(check.id for check in view.skipped), style="dim")
         for check in view.advice:
             yield Text.assemble("\nAdvice ", (check.id, "yellow"), f": {check.message}")
             if check.hint:

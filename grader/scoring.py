@@ -20,6 +20,10 @@ def score_checks(evidence: Evidence, rubric: Rubric) -> tuple[CheckResult, ...]:
 
     A run whose record was tampered with earns nothing: every check fails, saying why.
     """
+    syntax = _syntax_error(evidence)
+    if syntax is not None:  # Python reads nothing of a file that does not parse: one finding, not 23
+        skipped = Verdict(CheckStatus.SKIP, "skipped: the script does not parse, so nothing else could be checked")
+        return tuple(_weigh(spec, syntax if spec.id == "script.runs" else skipped) for spec in rubric.checks)
     tampering = evidence.tampering()
     if tampering:
         verdict = failed(f"not graded: the run tampered with the grader's record ({tampering})",
@@ -41,6 +45,15 @@ def score_checks(evidence: Evidence, rubric: Rubric) -> tuple[CheckResult, ...]:
         return verdicts[check_id]
 
     return tuple(_weigh(spec, decide(spec.id)) for spec in rubric.checks)
+
+
+def _syntax_error(evidence: Evidence) -> Verdict | None:
+    """The failure of a script that does not parse (its SyntaxError, where it is), or None."""
+    if evidence.static.parsed or not any(event.get("type") == "SyntaxError" for event in evidence.events("exception")):
+        return None
+    return failed(f"the script does not parse: {evidence.run.reason}",
+                  "Fix this syntax error first: Python runs nothing of a file that does not parse.",
+                  location=evidence.location(evidence.events("exception")[0]))
 
 
 def _run_check(function, evidence: Evidence, params) -> Verdict:  # noqa: ANN001 - a registered check

@@ -55,6 +55,11 @@ class GradeView:
         return tuple(check for check in self.problems if check.status in (CheckStatus.FAIL, CheckStatus.ERROR))
 
     @property
+    def skipped(self) -> tuple[CheckResult, ...]:
+        """Requirements not judged because one they depend on did not pass."""
+        return tuple(check for check in self.problems if check.status is CheckStatus.SKIP)
+
+    @property
     def passed(self) -> tuple[CheckResult, ...]:
         return tuple(check for check in self.required if check.status is CheckStatus.PASS)
 

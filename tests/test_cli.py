@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import json
 import os
 import signal
@@ -261,3 +262,65 @@ def test_a_grade_stopped_by_a_missing_module_is_run_again_once_it_is_installed(t
                       environment={"missing_module": module})
         save(tmp_path / "out", submission, grade, None, expected)
         assert reusable(load_saved(tmp_path / "out", submission), expected) == outcome, module
+
+
+def test_outputs_are_readable_by_others(tmp_path: Path) -> None:
+    from grader.atomic import write_text
+
+    write_text(tmp_path / "report.html", "<p>class</p>")
+    assert (tmp_path / "report.html").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_syntax_error_is_one_finding_and_the_answers_beside_the_script_are_read(tmp_path: Path) -> None:
+    long_name = "transfer_learning_lab6_final_version_handed_in_by_a_student_with_a_long_file_name"
+    broken = _touch(tmp_path / f"{long_name}.py", "import tensorflow as tf\ndef broken(:\n")
+    _touch(tmp_path / "answers.md", (REPOSITORY / "examples" / "submissions" / "alice_correct" / "answers.md").read_text())
+    result = _grade_command("check", str(broken))
+    assert result.returncode == 1
+    findings = [line for line in result.stdout.splitlines() if re.match(r"^ \d+\. ", line)]
+    assert len(findings) == 1 and "script.runs" in findings[0] and "line 2" in findings[0]
+    assert "Answers read from answers.md" in result.stdout
+    written = re.search(r"Written answers: ([\d.]+) / ", result.stdout)
+    assert written and float(written.group(1)) > 0  # found beside the script, as class grading finds it
+    assert re.search(rf"^{long_name}: 40 / 100 +\[error\] SyntaxError at line 2", result.stdout, re.M)  # unwrapped
+
+
+def test_grade_check_refuses_what_is_not_code(tmp_path: Path) -> None:
+    result = _grade_command("check", str(_touch(tmp_path / "answers.md", "# Answer 1\nText.")))
+    assert result.returncode == 2 and "--answers" in result.stderr
+
+
+def test_a_closed_pipe_ends_the_output_quietly_with_the_normal_exit_code(tmp_path: Path) -> None:
+    broken = _touch(tmp_path / "transfer.py", "def broken(:\n")
+    reader = subprocess.Popen([sys.executable, "-m", "grader", "check", str(broken)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, env={**os.environ, "NO_COLOR": "1"})
+    reader.stdout.close()  # like `| head` that has read what it wanted
+    stderr = reader.communicate(timeout=120)[1].decode()
+    assert reader.returncode == 1, stderr  # a failing check's code, not "the grader failed" of a traceback
+    assert "BrokenPipe" not in stderr and "Traceback" not in stderr
+
+
+def test_student_is_resolved_before_anything_is_graded(tmp_path: Path) -> None:
+    for name in ("smithjohn_12345", "smithjane_23456", "doe_34567"):
+        _touch(tmp_path / "class" / name / "transfer.py")
+    out = tmp_path / "out"
+    result = _grade_command("class", str(tmp_path / "class"), "--out", str(out), "--student", "smithjon")
+    assert result.returncode == 2 and "did you mean smithjohn_12345" in result.stderr
+    result = _grade_command("class", str(tmp_path / "class"), "--out", str(out), "--student", "smith")
+    assert result.returncode == 2 and "begins 2 ids" in result.stderr
+    assert not out.exists()  # nothing was graded
+    from grader.discover import find_student
+
+    assert find_student("DOE", discover(tmp_path / "class").submissions).id == "doe_34567"
+
+
+@pytest.mark.slow
+def test_student_grades_only_that_student(tmp_path: Path) -> None:
+    for name in ("alice_1", "bob_2"):
+        _touch(tmp_path / "class" / name / "transfer.py", f"print('{name}')\n")
+    out = tmp_path / "out"
+    result = _grade_command("class", str(tmp_path / "class"), "--out", str(out), "--student", "ali")
+    assert result.returncode == 0, result.stderr
+    assert [p.name for p in (out / "submissions").iterdir()] == ["alice_1.json"]
+    assert (out / "feedback" / "alice_1.md").is_file() and not (out / "results.json").exists()
+    assert "alice_1:" in result.stdout and "ran 1, rescored 0, reused 0" in result.stdout
