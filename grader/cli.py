@@ -223,7 +223,7 @@ def check(file: Path, answers: Path | None, rubric_path: Path | None, data: Path
 
 
 @main.command("class")
-@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("folder", type=click.Path(exists=True, path_type=Path))
 @_run_options
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("grading-results"),
               show_default=True, help="Where results.json, grades.csv, feedback/ and report.html go.")
@@ -237,7 +237,9 @@ def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weigh
                 jobs: int | None, force: bool, student: str | None, gradescope: bool) -> None:
     """Grade every submission in FOLDER (also: `grade FOLDER`).
 
-    Finds a folder per student, flat files per student, or an LMS (Canvas) bulk download. Results
+    Finds a folder per student, flat files per student, or an LMS bulk download (Canvas, Moodle,
+    Blackboard), also as the .zip the LMS gives (FOLDER may be the .zip, or a folder holding it):
+    it is unpacked safely into OUT/intake/. Results
     are saved as each submission finishes: running the same command again resumes, re-running
     only new or changed submissions.
 
@@ -260,8 +262,9 @@ def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weigh
 
     rubric = load_rubric(rubric_path)
     settings = _settings(rubric.budget, timeout, data, weights, isolation)
-    found = discover(folder)
     console = _console(json_out == "-", quiet)
+    folder = _intake(folder, out, console)
+    found = discover(folder)
     for path, why in found.unrecognised:
         console.print(f"[yellow]not graded:[/] {path.name}: {why}")
     if not found.submissions:
@@ -287,6 +290,25 @@ def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weigh
     if failed:
         console.print(f"[red]The grader failed on {', '.join(failed)}; see their reason in results.json.[/]")
     sys.exit(EXIT_UNGRADED if failed else EXIT_OK)
+
+
+def _intake(given: Path, out: Path, console) -> Path:  # noqa: ANN001
+    """The folder to grade: ``given``, or the LMS .zip it is (or that it alone holds, with no
+    submissions beside it), unpacked safely into ``out/intake/``."""
+    from grader.discover import discover
+    from grader.lms import unpack
+
+    if given.is_file() and given.suffix.lower() != ".zip":
+        raise click.UsageError(f"{given.name} is neither a folder of submissions nor an LMS .zip download")
+    archives = [given] if given.is_file() else sorted(given.glob("*.zip"))
+    if not archives or (given.is_dir() and discover(given).submissions):
+        return given
+    if len(archives) > 1:
+        raise click.UsageError(f"{given} holds {len(archives)} .zip downloads ({', '.join(a.name for a in archives)}); "
+                               "give one of them")
+    unpacked = unpack(archives[0], out / "intake" / archives[0].stem)
+    console.print(f"Unpacked {archives[0].name} ({unpacked.files} files) into {unpacked.folder}.")
+    return unpacked.folder
 
 
 def _grade_one_student(submission, rubric, settings, out: Path, force: bool, console) -> int:  # noqa: ANN001

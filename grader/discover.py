@@ -3,8 +3,10 @@
 - a folder per student (its ``transfer.py``, or another single ``.py``, or a notebook, plus an
   answers document);
 - flat files per student (``alice.py`` with ``alice.md`` or ``alice_answers.docx``);
-- an LMS bulk download (Canvas: ``name_userid_submissionid_filename``, ``name_late_...``), several
-  files per student grouped by student.
+- an LMS bulk download, several files per student grouped by student: Canvas
+  (``name_userid_submissionid_filename``, ``name_late_...``), Blackboard
+  (``Assignment_username_attempt_2026-11-30-10-00-00_filename``; its receipt ``.txt`` is not an
+  answers document), Moodle (a folder ``Full Name_123_assignsubmission_file_`` per student).
 
 Anything that cannot be made sense of is listed with the reason, never silently skipped.
 """
@@ -25,6 +27,11 @@ _PREFERRED = ("transfer.py", "transfer_learning.py", "lab.py", "main.py")
 _IGNORED = ("readme.md", "requirements.txt", "license", "license.md")
 # Canvas: "smithjane_12345_678901_transfer.py", "smithjane_late_12345_678901_Lab6-1.ipynb".
 _CANVAS = re.compile(r"^(?P<student>[A-Za-z][A-Za-z0-9-]*?)(?:_late)?_(?P<user>\d+)_(?P<attempt>\d+)_(?P<name>.+)$")
+# Blackboard: "Lab 6_jsmith_attempt_2026-11-30-10-00-00_transfer.py", and the receipt without "_name".
+_BLACKBOARD = re.compile(r"^(?P<assignment>.+?)_(?P<student>[^_]+)_attempt_(?P<when>\d{4}(?:-\d{2}){5})"
+                         r"(?:_(?P<name>.+)|\.txt)$")
+# Moodle: a folder "Jane Smith_12345_assignsubmission_file_" per student.
+_MOODLE = re.compile(r"^(?P<student>.+?)_(?P<user>\d+)_assignsubmission_(?:file|onlinetext)_?$")
 
 
 @dataclass(frozen=True)
@@ -49,9 +56,8 @@ def discover(root: Path) -> Discovery:
         else:
             submissions.append(found)
     files = [e for e in entries if e.is_file()]
-    canvas = [f for f in files if _CANVAS.match(f.name)]
-    flat = [f for f in files if f not in canvas]
-    for student, group in _canvas_groups(canvas).items():
+    groups, flat = _lms_groups(files, unrecognised)
+    for student, group in groups.items():
         submissions.append(_group_submission(student, group, root, unrecognised))
     found_flat, flat_unrecognised = _flat_submissions(flat, root)
     submissions.extend(found_flat)
@@ -68,7 +74,14 @@ def folder_submission(folder: Path) -> Submission | None:
         return None
     main = _main_code(code)
     answers = next((p for p in files if p.suffix.lower() in ANSWER_SUFFIXES and p.name.lower() not in _IGNORED), None)
-    return Submission(folder.name, main, folder, answers, tuple(p for p in code if p != main))
+    moodle = _MOODLE.match(folder.name)
+    student = f"{_slug(moodle['student'])}_{moodle['user']}" if moodle else folder.name
+    return Submission(student, main, folder, answers, tuple(p for p in code if p != main))
+
+
+def _slug(name: str) -> str:
+    """``Jane Smith`` -> ``jane_smith``: an id that stays one word in files and tables."""
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "student"
 
 
 def _main_code(code: list[Path]) -> Path:
@@ -77,13 +90,21 @@ def _main_code(code: list[Path]) -> Path:
     return preferred or (notebooks[0] if notebooks else code[0])
 
 
-def _canvas_groups(files: list[Path]) -> dict[str, list[Path]]:
+def _lms_groups(files: list[Path], unrecognised: list[tuple[Path, str]]) -> tuple[dict[str, list[Path]], list[Path]]:
+    """Files named the Canvas or Blackboard way, grouped by student; and the other files."""
     groups: dict[str, list[Path]] = defaultdict(list)
+    other = []
     for path in files:
-        match = _CANVAS.match(path.name)
-        assert match is not None
-        groups[f"{match['student']}_{match['user']}"].append(path)
-    return dict(groups)
+        canvas, blackboard = _CANVAS.match(path.name), _BLACKBOARD.match(path.name)
+        if canvas:
+            groups[f"{canvas['student']}_{canvas['user']}"].append(path)
+        elif blackboard and blackboard["name"]:
+            groups[blackboard["student"]].append(path)
+        elif blackboard:
+            unrecognised.append((path, "Blackboard's submission receipt (not graded)"))
+        else:
+            other.append(path)
+    return dict(groups), other
 
 
 def _group_submission(student: str, group: list[Path], root: Path,
