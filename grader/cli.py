@@ -264,7 +264,7 @@ def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weigh
     settings = _settings(rubric.budget, timeout, data, weights, isolation)
     console = _console(json_out == "-", quiet)
     folder = _intake(folder, out, console)
-    found = discover(folder)
+    found = discover(folder, rubric.code_file)
     for path, why in found.unrecognised:
         console.print(f"[yellow]not graded:[/] {path.name}: {why}")
     if not found.submissions:

@@ -42,15 +42,16 @@ class Discovery:
     unrecognised: tuple[tuple[Path, str], ...] = ()
 
 
-def discover(root: Path) -> Discovery:
-    """Return the submissions under ``root``. Raises ``SubmissionError`` if ``root`` is not a folder."""
+def discover(root: Path, code_file: str = "") -> Discovery:
+    """Return the submissions under ``root``; ``code_file``: the file name the lab asks for (see
+    ``choose_code``). Raises ``SubmissionError`` if ``root`` is not a folder."""
     if not root.is_dir():
         raise SubmissionError(f"not a folder: {root}")
     entries = [e for e in sorted(root.iterdir()) if not e.name.startswith((".", "_")) and e.name != "grading-results"]
     submissions: list[Submission] = []
     unrecognised: list[tuple[Path, str]] = []
     for folder in (e for e in entries if e.is_dir()):
-        found = folder_submission(folder)
+        found = folder_submission(folder, code_file)
         if found is None:
             unrecognised.append((folder, "no .py or .ipynb file inside"))
         else:
@@ -58,7 +59,7 @@ def discover(root: Path) -> Discovery:
     files = [e for e in entries if e.is_file()]
     groups, flat = _lms_groups(files, unrecognised)
     for student, group in groups.items():
-        submissions.append(_group_submission(student, group, root, unrecognised))
+        submissions.append(_group_submission(student, group, root, unrecognised, code_file))
     found_flat, flat_unrecognised = _flat_submissions(flat, root)
     submissions.extend(found_flat)
     unrecognised.extend(flat_unrecognised)
@@ -66,13 +67,13 @@ def discover(root: Path) -> Discovery:
     return Discovery(tuple(sorted(submissions, key=lambda s: s.id)), tuple(unrecognised))
 
 
-def folder_submission(folder: Path) -> Submission | None:
+def folder_submission(folder: Path, code_file: str = "") -> Submission | None:
     """A student's folder: its main code file (``transfer.py`` first) and answers document, if any."""
     files = [p for p in sorted(folder.iterdir()) if p.is_file()]
     code = [p for p in files if p.suffix.lower() in CODE_SUFFIXES]
     if not code:
         return None
-    main = _main_code(code)
+    main = choose_code(code, code_file)
     answers = next((p for p in files if p.suffix.lower() in ANSWER_SUFFIXES and p.name.lower() not in _IGNORED), None)
     moodle = _MOODLE.match(folder.name)
     student = f"{_slug(moodle['student'])}_{moodle['user']}" if moodle else folder.name
@@ -84,10 +85,29 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "student"
 
 
-def _main_code(code: list[Path]) -> Path:
+def choose_code(code: list[Path], code_file: str = "") -> Path:
+    """The code file graded when a submission holds several: the one the lab names (``code_file``,
+    the end of an LMS's file name counts), else one of the lab's usual names (``transfer.py``...),
+    else, among the files that build a model (or all, if none does), the newest."""
+    named = [p for p in code if code_file and p.name.lower().endswith(code_file.lower())]
+    if named:
+        return named[0]
     preferred = next((p for name in _PREFERRED for p in code if p.name.lower() == name), None)
-    notebooks = [p for p in code if p.suffix.lower() == ".ipynb"]
-    return preferred or (notebooks[0] if notebooks else code[0])
+    if preferred is not None:
+        return preferred
+    building = [p for p in code if _builds_model(p)] or code
+    return max(building, key=lambda p: (p.stat().st_mtime_ns, p.name))
+
+
+_BUILDS = re.compile(r"\b(fit|compile)\s*\(|applications\.|MobileNetV2|Sequential\s*\(|Model\s*\(")
+
+
+def _builds_model(path: Path) -> bool:
+    """Whether a code file builds or trains a model (read as text, never run)."""
+    try:
+        return bool(_BUILDS.search(path.read_text(encoding="utf-8", errors="replace")))
+    except OSError:
+        return False
 
 
 def _lms_groups(files: list[Path], unrecognised: list[tuple[Path, str]]) -> tuple[dict[str, list[Path]], list[Path]]:
@@ -108,7 +128,7 @@ def _lms_groups(files: list[Path], unrecognised: list[tuple[Path, str]]) -> tupl
 
 
 def _group_submission(student: str, group: list[Path], root: Path,
-                      unrecognised: list[tuple[Path, str]]) -> Submission:
+                      unrecognised: list[tuple[Path, str]], code_file: str = "") -> Submission:
     code = [p for p in group if p.suffix.lower() in CODE_SUFFIXES]
     answers = [p for p in group if p.suffix.lower() in ANSWER_SUFFIXES]
     for path in group:
@@ -116,7 +136,7 @@ def _group_submission(student: str, group: list[Path], root: Path,
             unrecognised.append((path, f"file of {student} that is neither code nor an answers document"))
     if not code:
         unrecognised.append((group[0], f"{student} handed in no .py or .ipynb file"))
-    main = _main_code(code) if code else None
+    main = choose_code(code, code_file) if code else None
     return Submission(student, main, root, answers[0] if answers else None,
                       tuple(p for p in code if p != main), own_folder=False)
 

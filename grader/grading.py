@@ -82,7 +82,15 @@ def grade_evidence(submission_id: str, evidence: Evidence, rubric: Rubric, setti
     answers = score_sheet(rubric, submission, checks) if submission is not None else ()
     score = round(sum(check.points for check in checks) + sum(answer.points for answer in answers), 4)
     return Grade(submission_id, _GRADE_STATUS[evidence.run.status], evidence.run.reason, score, rubric.max_score,
-                 checks, answers, environment(evidence.run, settings))
+                 checks, answers, environment(evidence.run, settings) | _files(submission))
+
+
+def _files(submission: Submission | None) -> dict[str, Any]:
+    """Which code file was graded, when the submission holds others that were not."""
+    others = [path for path in (submission.extra_files if submission else ()) if path.suffix in (".py", ".ipynb")]
+    if submission is None or submission.code is None or not others:
+        return {}
+    return {"files": {"graded": submission.code.name, "not_graded": [path.name for path in others]}}
 
 
 def environment(run: RunResult, settings: RunSettings) -> dict[str, Any]:

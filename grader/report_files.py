@@ -48,7 +48,7 @@ def feedback_markdown(view: GradeView, rubric: Rubric) -> str:
     with its evidence."""
     grade = view.grade
     lines = [f"# Feedback for {grade.id}", "", f"**Score: {grade.score:g} / {grade.max_score:g}** ({grade.status.value}: "
-             f"{grade.reason})", "", "## Code", ""]
+             f"{grade.reason})", "", *([grade.files_note(), ""] if grade.files_note() else []), "## Code", ""]
     for check in view.required:
         lines.append(f"- {_MARK[check.status]} **{check.id}** ({check.points:g}/{check.max_points:g}): {check.message}"
                      + (f" — {check.location}" if check.location else ""))
@@ -108,7 +108,8 @@ def feedback_html(view: GradeView, rubric: Rubric) -> str:
         for a in grade.answers)
     body = (f"<h1>Feedback for {html.escape(grade.id)}</h1><p><strong>Score {grade.score:g} / {grade.max_score:g}"
             f"</strong> ({html.escape(grade.status.value)}: {html.escape(grade.reason)})</p>"
-            f"<h2>Code</h2><table>{rows}</table>" + (f"<h2>Advice</h2><ul>{advice}</ul>" if advice else "")
+            + (f"<p>{html.escape(grade.files_note())}</p>" if grade.files_note() else "")
+            + f"<h2>Code</h2><table>{rows}</table>" + (f"<h2>Advice</h2><ul>{advice}</ul>" if advice else "")
             + f"<h2>Written answers</h2><table>{answers}</table>")
     return _page(f"Feedback: {grade.id}", body)
 
@@ -185,8 +186,9 @@ def gradescope_result(view: GradeView, execution_time: float = 0.0) -> dict[str,
                "output": answer.reason or "", "visibility": "visible"}
               for number, answer in enumerate(grade.answers, start=1)]
     advice = "".join(f"\nAdvice ({check.id}): {check.message}" for check in view.advice)
+    files = f"\n{grade.files_note()}" if grade.files_note() else ""
     return {"score": grade.score, "execution_time": execution_time,
-            "output": f"{grade.status.value}: {grade.reason}{advice}", "tests": tests}
+            "output": f"{grade.status.value}: {grade.reason}{files}{advice}", "tests": tests}
 
 
 def write_feedback(out: Path, student: GradeView, rubric: Rubric) -> list[Path]:

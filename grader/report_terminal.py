@@ -36,6 +36,8 @@ class GradeReport:
         view, grade = self.view, self.view.grade
         yield Text.assemble((f"{grade.id}: ", "bold"), (f"{grade.score:g} / {grade.max_score:g}", "bold cyan"),
                             f"  [{grade.status.value}] {grade.reason}")
+        if grade.files_note():
+            yield Text(grade.files_note(), style="yellow")
         if view.failed:
             yield Text("\nTo fix, in this order:", style="bold")
             for number, check in enumerate(view.failed, start=1):

@@ -223,7 +223,16 @@ class Grade:
             "checks": [check.to_dict() for check in self.checks],
             "answers": [answer.to_dict() for answer in self.answers],
             **({"integrity": self.environment["integrity"]} if "integrity" in self.environment else {}),
+            **({"files": self.environment["files"]} if "files" in self.environment else {}),
         }
+
+    def files_note(self) -> str:
+        """``Graded lab6_final.py; not graded: a_old_attempt.py`` when the submission held several
+        code files, else ""."""
+        files = self.environment.get("files") or {}
+        if not files:
+            return ""
+        return f"Graded {files['graded']}; not graded: {', '.join(files['not_graded'])}"
 
     def integrity_warning(self) -> str:
         """A sentence when the run's record disagreed with its saved models (or they were swapped)."""

@@ -72,6 +72,7 @@ class Rubric:
     questions: tuple[QuestionSpec, ...]
     budget: RunBudget = RunBudget()
     source: str = ""
+    code_file: str = ""  # the file name students are asked to hand in, if the lab names one
 
 
 def load_rubric(path: str | Path | None = None, known_checks: Mapping[str, Any] | None = None) -> Rubric:
@@ -97,7 +98,9 @@ def parse_rubric(document: Mapping[str, Any], known_checks: Mapping[str, Any], s
     where = _Where(source)
     _only_keys(document, {"rubric", "run", "checks", "questions"}, where, "top level")
     header = _table(document, "rubric", where)
+    _only_keys(header, {"name", "max_score", "code_file"}, where, "rubric")
     name = _typed(header, "name", str, where.at("rubric"))
+    code_file = _typed(header, "code_file", str, where.at("rubric"), "")
     max_score = _points(header, "max_score", where.at("rubric"))
     checks = tuple(_check(check_id, body, known_checks, where)
                    for check_id, body in _table(document, "checks", where).items())
@@ -107,7 +110,7 @@ def parse_rubric(document: Mapping[str, Any], known_checks: Mapping[str, Any], s
     if abs(total - max_score) > 1e-9:
         raise RubricError(f"{source}: rubric.max_score is {max_score:g} but the checks and questions "
                           f"add up to {total:g}. Received: max_score={max_score!r}")
-    return Rubric(name, max_score, checks, questions, budget, source)
+    return Rubric(name, max_score, checks, questions, budget, source, code_file)
 
 
 @dataclass(frozen=True)

@@ -324,3 +324,33 @@ def test_student_grades_only_that_student(tmp_path: Path) -> None:
     assert [p.name for p in (out / "submissions").iterdir()] == ["alice_1.json"]
     assert (out / "feedback" / "alice_1.md").is_file() and not (out / "results.json").exists()
     assert "alice_1:" in result.stdout and "ran 1, rescored 0, reused 0" in result.stdout
+
+
+def test_several_code_files_the_graded_one_follows_the_documented_rule(tmp_path: Path) -> None:
+    from grader.discover import choose_code
+
+    lab = "model.compile(optimizer='adam')\nmodel.fit(data)\n"
+    old, final = _touch(tmp_path / "a" / "a_old_attempt.py", lab), _touch(tmp_path / "a" / "lab6_final.py", lab)
+    os.utime(old, ns=(1_000_000_000, 1_000_000_000))
+    helper = _touch(tmp_path / "a" / "zz_plots.py", "import matplotlib\n")  # the newest, but builds no model
+    assert choose_code([old, final, helper]) == final  # builds a model, then the newest
+    os.utime(final, ns=(500_000_000, 500_000_000))
+    assert choose_code([old, final, helper]) == old
+    canvas = _touch(tmp_path / "b" / "smithjane_12345_678901_transfer.py", "print(1)\n")
+    assert choose_code([old, final, canvas], "transfer.py") == canvas  # the file the rubric names wins
+    found = discover(tmp_path, "transfer.py")
+    assert {s.id: s.code.name for s in found.submissions}["a"] == "a_old_attempt.py"
+
+
+def test_every_report_says_which_file_was_graded_and_which_were_not(rubric) -> None:  # noqa: ANN001
+    from grader.report_files import feedback_html, feedback_markdown, gradescope_result
+    from grader.view import view_of
+
+    files = {"graded": "lab6_final.py", "not_graded": ["a_old_attempt.py"]}
+    grade = Grade("alice", GradeStatus.GRADED, "ran to its end", 50.0, 100.0, environment={"files": files})
+    note = "Graded lab6_final.py; not graded: a_old_attempt.py"
+    student, instructor = view_of(grade, rubric, "student"), view_of(grade, rubric, "instructor")
+    assert note in _render(GradeReport(instructor))
+    assert note in feedback_markdown(student, rubric) and note in feedback_html(student, rubric)
+    assert note in gradescope_result(instructor)["output"]
+    assert grade.to_dict()["files"] == files and Grade.from_dict(grade.to_dict(), grade.environment).files_note() == note
