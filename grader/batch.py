@@ -92,6 +92,19 @@ def load_saved(out: Path, submission: Submission) -> Saved | None:
         return None
 
 
+def load_all_saved(out: Path) -> dict[str, Saved]:
+    """Every saved result in ``out``, by student id (unreadable files left out)."""
+    found = {}
+    for path in sorted((out / "submissions").glob("*.json")):
+        try:
+            saved = json.loads(path.read_text())
+            grade = Grade.from_dict(saved["grade"], saved.get("environment"))
+            found[grade.id] = Saved(grade, saved.get("evidence"), Fingerprints(**saved["fingerprints"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return found
+
+
 def reusable(saved: Saved | None, expected: Fingerprints) -> Outcome | None:
     """How a saved result can serve: ``reused`` as it is, ``rescored`` from its evidence (only the
     rubric changed), or None (run again: the files, the run settings or the grader changed, or a

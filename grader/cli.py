@@ -258,6 +258,7 @@ def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weigh
     from grader.report_terminal import ClassSummary, GradeReport
     from grader.results import GradeStatus
     from grader.rubric import load_rubric
+    from grader.review import review_queue
     from grader.view import views_of
 
     rubric = load_rubric(rubric_path)
@@ -273,6 +274,7 @@ def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weigh
         chosen = find_student(student, found.submissions)
         sys.exit(_grade_one_student(chosen, rubric, settings, out, force, console))
     grades = _run_batch(found.submissions, rubric, settings, out, jobs or default_jobs(), force, console)
+    grades = _with_overrides(grades, found.submissions, rubric, settings, out)
     written = {s.id: {k: v.text for k, v in read_items(s)[0].items()
                       if k in {q.id for q in rubric.questions if q.kind == "written"}} for s in found.submissions}
     pairs = similar_pairs(written)
@@ -284,12 +286,25 @@ def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weigh
     if verbose:
         for view in views:
             console.print(GradeReport(view, verbose=True), "")
-    console.print(ClassSummary(views, rubric.max_score, pairs))
+    console.print(ClassSummary(views, rubric.max_score, pairs, tuple(review_queue(grades, pairs))))
     console.print(f"Wrote {out}/results.json, grades.csv, report.html and feedback/ for {len(grades)} students.")
     failed = [g.id for g in grades if g.status is GradeStatus.INTERNAL_ERROR]
     if failed:
         console.print(f"[red]The grader failed on {', '.join(failed)}; see their reason in results.json.[/]")
     sys.exit(EXIT_UNGRADED if failed else EXIT_OK)
+
+
+def _with_overrides(grades, submissions, rubric, settings, out: Path):  # noqa: ANN001, ANN202
+    """The grades with the decisions recorded in ``out/overrides.csv`` applied (flagged stale where
+    the submission changed since)."""
+    from grader.batch import fingerprints
+    from grader.review import apply_overrides, load_overrides
+
+    overrides = load_overrides(out)
+    if not overrides:
+        return grades
+    runs = {submission.id: fingerprints(submission, rubric, settings).run for submission in submissions}
+    return [apply_overrides(grade, overrides, runs.get(grade.id, "")) for grade in grades]
 
 
 def _intake(given: Path, out: Path, console) -> Path:  # noqa: ANN001
@@ -319,7 +334,8 @@ def _grade_one_student(submission, rubric, settings, out: Path, force: bool, con
     from grader.results import GradeStatus
     from grader.view import view_of
 
-    grade = _run_batch([submission], rubric, settings, out, 1, force, console)[0]
+    grade = _with_overrides(_run_batch([submission], rubric, settings, out, 1, force, console), [submission], rubric,
+                            settings, out)[0]
     write_feedback(out, view_of(grade, rubric, "student"), rubric)
     console.print(GradeReport(view_of(grade, rubric, "instructor"), verbose=True))
     return EXIT_UNGRADED if grade.status is GradeStatus.INTERNAL_ERROR else EXIT_OK
@@ -350,6 +366,79 @@ def _run_batch(submissions, rubric, settings, out: Path, jobs: int, force: bool,
         grades = grade_batch(submissions, rubric, settings, out, jobs=jobs, force=force, progress=advance)
     console.print(f"ran {outcomes['ran']}, rescored {outcomes['rescored']}, reused {outcomes['reused']}")
     return grades
+
+
+@main.command()
+@click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def review(out: Path) -> None:
+    """List what a person should look at in a graded class (OUT: the grading's output folder).
+
+    Answers the scorer flagged, runs stopped by the environment, records that disagreed with
+    their saved models, grader failures, near-identical answers, and overrides made on a
+    submission that changed since. Record a decision with `grade override`.
+
+    \b
+    Example:
+      grade review grading-results
+    """
+    import json
+
+    from rich.table import Table
+
+    from grader.answers.similarity import SimilarPair
+    from grader.batch import load_all_saved
+    from grader.review import apply_overrides, load_overrides, review_queue
+
+    saved = load_all_saved(out)
+    if not saved:
+        raise click.UsageError(f"{out} holds no graded submissions (run `grade DIR --out {out}` first)")
+    overrides = load_overrides(out)
+    grades = [apply_overrides(result.grade, overrides, result.fingerprints.run) for result in saved.values()]
+    results = out / "results.json"
+    pairs = [SimilarPair(**pair) for pair in json.loads(results.read_text()).get("similar_answers", [])] \
+        if results.is_file() else []
+    queue = review_queue(grades, pairs)
+    console = _console()
+    table = Table(title=f"To review: {len(queue)} item(s) in {out}", title_justify="left")
+    for column in ("student", "item", "reason", "text"):
+        table.add_column(column, overflow="fold")
+    for item in queue:
+        table.add_row(item.student, item.item, item.reason, item.text[:300])
+    console.print(table)
+    if queue:
+        console.print("Record a decision: grade override OUT STUDENT ITEM POINTS --comment \"...\"")
+
+
+@main.command()
+@click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("student")
+@click.argument("item")
+@click.argument("points", type=float)
+@click.option("--comment", default="", help="Why: shown to the student in the feedback, and kept with the decision.")
+def override(out: Path, student: str, item: str, points: float, comment: str) -> None:
+    """Record a person's decision on one check or answer: STUDENT's ITEM earns POINTS.
+
+    Kept in OUT/overrides.csv (a spreadsheet may edit it); applied every time reports are
+    written, so it survives re-runs and rescoring, and every output shows it with the automatic
+    score it replaced. If the submission changes later, the override is flagged for a second look.
+
+    \b
+    Example:
+      grade override grading-results alice_12345 q3 5 --comment "says it in other words"
+    """
+    from grader.batch import load_all_saved
+    from grader.discover import find_student
+    from grader.results import Submission
+    from grader.review import record_override
+
+    saved = load_all_saved(out)
+    ids = tuple(Submission(student_id, None, out) for student_id in saved)
+    chosen = find_student(student, ids).id
+    decision = record_override(out, [result.grade for result in saved.values()], chosen, item, points, comment,
+                               saved[chosen].fingerprints.run)
+    automatic = next(r.points for r in (*saved[chosen].grade.checks, *saved[chosen].grade.answers) if r.id == item)
+    click.echo(f"Recorded: {chosen} {item} = {decision.points:g} (automatic {automatic:g}) in {out}/overrides.csv. "
+               "Run `grade` on the class again to rewrite the reports (nothing is run again).")
 
 
 @main.command()

@@ -15,19 +15,32 @@ from typing import Any
 
 from grader.answers.similarity import SimilarPair
 from grader.atomic import write_text
-from grader.results import CheckResult, CheckStatus, Grade
+from grader.results import AnswerScore, CheckResult, CheckStatus, Grade
 from grader.rubric import Rubric
 from grader.view import GradeView, views_of
 
 
+def overridden(result: CheckResult | AnswerScore) -> str:
+    """``overridden by tim: "says it in other words" (automatic 2)``, or "" for an automatic score."""
+    decision = result.override
+    if not decision:
+        return ""
+    stale = "; the submission changed since: look again" if decision.get("stale") else ""
+    comment = f': "{decision["comment"]}"' if decision.get("comment") else ""
+    return f"overridden by {decision.get('who') or 'a person'}{comment} (automatic {decision['automatic']:g}{stale})"
+
+
 def gradebook_rows(rubric: Rubric, grades: Sequence[Grade]) -> tuple[list[str], list[list[Any]]]:
-    """Header and one row per student: id, score, max, status, points of each check and question."""
-    header = ["id", "score", "max_score", "status"] + [s.id for s in rubric.checks] + [q.id for q in rubric.questions]
+    """Header and one row per student: id, score, max, status, points of each check and question,
+    and which items a person overrode."""
+    items = [s.id for s in rubric.checks] + [q.id for q in rubric.questions]
+    header = ["id", "score", "max_score", "status", *items, "overridden"]
     rows = []
     for grade in grades:
-        points = {c.id: c.points for c in grade.checks} | {a.id: a.points for a in grade.answers}
+        results = {r.id: r for r in (*grade.checks, *grade.answers)}
+        decided = "; ".join(f"{r.id} (automatic {r.override['automatic']:g})" for r in results.values() if r.override)
         rows.append([grade.id, grade.score, grade.max_score, grade.status.value]
-                    + [points.get(column, "") for column in header[4:]])
+                    + [results[column].points if column in results else "" for column in items] + [decided])
     return header, rows
 
 
@@ -51,7 +64,8 @@ def feedback_markdown(view: GradeView, rubric: Rubric) -> str:
              f"{grade.reason})", "", *([grade.files_note(), ""] if grade.files_note() else []), "## Code", ""]
     for check in view.required:
         lines.append(f"- {_MARK[check.status]} **{check.id}** ({check.points:g}/{check.max_points:g}): {check.message}"
-                     + (f" — {check.location}" if check.location else ""))
+                     + (f" — {check.location}" if check.location else "")
+                     + (f" — {overridden(check)}" if check.override else ""))
         if check.hint and check.status is not CheckStatus.PASS:
             lines.append(f"  - How to fix: {check.hint}")
     if view.advice:
@@ -62,7 +76,8 @@ def feedback_markdown(view: GradeView, rubric: Rubric) -> str:
     titles = {q.id: q.title for q in rubric.questions}
     for answer in grade.answers:
         lines.append(f"- **{answer.id}. {titles.get(answer.id, '')}** ({answer.points:g}/{answer.max_points:g})"
-                     + (f": {answer.reason}" if answer.reason else ""))
+                     + (f": {answer.reason}" if answer.reason else "")
+                     + (f" — {overridden(answer)}" if answer.override else ""))
         for found in answer.found:
             lines.append(f"  - found *{found['concept']}*: \"{found['sentence'][:200]}\"")
         if answer.missing:
@@ -92,6 +107,7 @@ def _check_row(check: CheckResult) -> str:
             f"<td>{check.points:g}/{check.max_points:g}</td><td>{html.escape(check.message)}"
             + (f"<br><em>{html.escape(check.hint)}</em>" if check.hint and check.status is not CheckStatus.PASS else "")
             + (f"<br><small>{html.escape(str(check.location))}</small>" if check.location else "")
+            + (f"<br><strong>{html.escape(overridden(check))}</strong>" if check.override else "")
             + "</td></tr>")
 
 
@@ -104,7 +120,8 @@ def feedback_html(view: GradeView, rubric: Rubric) -> str:
     answers = "".join(
         f"<tr><td>{html.escape(a.id)}</td><td>{a.points:g}/{a.max_points:g}</td><td>{html.escape(a.reason)}"
         + "".join(f"<br>✓ {html.escape(f['concept'])}: “{html.escape(f['sentence'][:200])}”" for f in a.found)
-        + (f"<br>missing: {html.escape(', '.join(a.missing))}" if a.missing else "") + "</td></tr>"
+        + (f"<br>missing: {html.escape(', '.join(a.missing))}" if a.missing else "")
+        + (f"<br><strong>{html.escape(overridden(a))}</strong>" if a.override else "") + "</td></tr>"
         for a in grade.answers)
     body = (f"<h1>Feedback for {html.escape(grade.id)}</h1><p><strong>Score {grade.score:g} / {grade.max_score:g}"
             f"</strong> ({html.escape(grade.status.value)}: {html.escape(grade.reason)})</p>"
@@ -178,12 +195,14 @@ def gradescope_result(view: GradeView, execution_time: float = 0.0) -> dict[str,
     grade = view.grade
     tests = [{"name": check.id, "number": str(number), "score": check.points, "max_score": check.max_points,
               "status": "passed" if check.status is CheckStatus.PASS else "failed",
-              "output": check.message + (f"\n{check.hint}" if check.hint else ""),
+              "output": check.message + (f"\n{check.hint}" if check.hint else "")
+              + (f"\n{overridden(check)}" if check.override else ""),
               "visibility": "after_published" if view.is_hidden(check.id) else "visible"}
              for number, check in enumerate(view.required, start=1)]
     tests += [{"name": f"{answer.id} (written)", "number": str(len(tests) + number), "score": answer.points,
                "max_score": answer.max_points, "status": "passed" if answer.points >= answer.max_points else "failed",
-               "output": answer.reason or "", "visibility": "visible"}
+               "output": (answer.reason or "") + (f"\n{overridden(answer)}" if answer.override else ""),
+               "visibility": "visible"}
               for number, answer in enumerate(grade.answers, start=1)]
     advice = "".join(f"\nAdvice ({check.id}): {check.message}" for check in view.advice)
     files = f"\n{grade.files_note()}" if grade.files_note() else ""

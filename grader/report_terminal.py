@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.answers.similarity import SimilarPair
+from grader.review import ReviewItem
 from grader.results import CheckResult, CheckStatus, Grade, GradeStatus
 from grader.view import GradeView
 
@@ -94,6 +95,7 @@ class ClassSummary:
     views: Sequence[GradeView]  # the instructor's views
     max_score: float
     similar: Sequence[SimilarPair] = ()
+    review: Sequence[ReviewItem] = ()
 
     @property
     def grades(self) -> list[Grade]:
@@ -124,9 +126,10 @@ class ClassSummary:
         flagged = [g.id for g in self.grades if g.integrity_warning()]
         if flagged:
             yield Text(f"Record disagreed with saved models (read their reports): {', '.join(flagged)}", style="yellow")
-        review = sum(a.needs_review for g in self.grades for a in g.answers)
-        if review:
-            yield Text(f"{review} written answer(s) flagged for a person to read (see feedback/).")
+        if self.review:
+            students = sorted({item.student for item in self.review})
+            yield Text(f"{len(self.review)} item(s) for a person to review ({', '.join(students[:6])}"
+                       + (", ..." if len(students) > 6 else "") + "): run `grade review OUT`")
         graded = [g for g in self.grades if g.status is GradeStatus.GRADED]
         mean = sum(g.score for g in self.grades) / len(self.grades) if self.grades else 0.0
         environment = sum(1 for g in self.grades if g.environment.get("missing_module"))

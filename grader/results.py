@@ -163,6 +163,7 @@ class CheckResult:
     hint: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)
     location: Location | None = None  # where in the student's code, when the check can tell
+    override: dict[str, Any] | None = None  # a person's decision: points, automatic, comment, who, when, stale
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable(asdict(self))
@@ -170,7 +171,8 @@ class CheckResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckResult:
         return cls(data["id"], CheckStatus(data["status"]), data["points"], data["max_points"], data["message"],
-                   data.get("hint", ""), data.get("evidence", {}), Location.from_dict(data.get("location")))
+                   data.get("hint", ""), data.get("evidence", {}), Location.from_dict(data.get("location")),
+                   data.get("override"))
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,8 @@ class AnswerScore:
     confidence: float = 0.0
     needs_review: bool = False
     reason: str = ""
+    excerpt: str = ""  # the start of the answer, kept when a person should read it
+    override: dict[str, Any] | None = None  # a person's decision, as on ``CheckResult``
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable(asdict(self))
@@ -194,7 +198,8 @@ class AnswerScore:
     def from_dict(cls, data: dict[str, Any]) -> AnswerScore:
         return cls(data["id"], data["points"], data["max_points"], AnswerStatus(data["status"]),
                    tuple(data.get("found", [])), tuple(data.get("missing", [])), data.get("confidence", 0.0),
-                   data.get("needs_review", False), data.get("reason", ""))
+                   data.get("needs_review", False), data.get("reason", ""), data.get("excerpt", ""),
+                   data.get("override"))
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,9 @@ def contradiction(question: QuestionSpec, answer_sentences: Sequence[str]) -> st
     return None
 
 
+_EXCERPT = 600  # characters of a flagged answer kept for its reviewer
+
+
 def score_answer(question: QuestionSpec, text: str) -> AnswerScore:
     """Score one written answer. Points come from the concepts found; the reference similarity and
     the answer's shape decide the confidence and whether a person should review it."""
@@ -92,7 +95,8 @@ def score_answer(question: QuestionSpec, text: str) -> AnswerScore:
         found=tuple({"concept": hit.concept.name, "sentence": hit.sentence} for hit in stated),
         missing=tuple(c.name for c in question.concepts if c.name not in {h.concept.name for h in stated}),
         confidence=round(confidence, 2), needs_review=bool(reasons) or not words,
-        reason="; ".join(reasons) if words else "no answer found for this item")
+        reason="; ".join(reasons) if words else "no answer found for this item",
+        excerpt=text.strip()[:_EXCERPT] if reasons else "")
 
 
 def missing_answer(question: QuestionSpec) -> AnswerScore:
