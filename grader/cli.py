@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -176,16 +177,20 @@ def _console(to_stderr: bool = False, quiet: bool = False):  # noqa: ANN202
 
 
 @main.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(exists=True, path_type=Path))
 @click.option("--answers", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Your answers document (.md, .txt, .docx, .pdf; default: the one beside FILE, as class grading "
                    "finds it); a notebook's Markdown cells are read anyway.")
 @_run_options
+@click.option("--gradescope", "gradescope_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the result in Gradescope's autograder format (its results.json) to this file.")
 def check(file: Path, answers: Path | None, rubric_path: Path | None, data: Path | None, weights: Path | None,
-          timeout: float | None, isolation: str, json_out: str | None, quiet: bool, verbose: bool) -> None:
+          timeout: float | None, isolation: str, json_out: str | None, quiet: bool, verbose: bool,
+          gradescope_out: Path | None) -> None:
     """Check your own lab before handing it in: what passes, what to fix first, and how.
 
-    Runs FILE (a .py script or a .ipynb notebook) offline, as the grader will. Checks the rubric
+    Runs FILE (a .py script or a .ipynb notebook, or a folder: its code file is chosen as class
+    grading chooses it) offline, as the grader will. Checks the rubric
     marks hidden are not shown. Exit code 0 only when every code check passes.
 
     \b
@@ -202,6 +207,11 @@ def check(file: Path, answers: Path | None, rubric_path: Path | None, data: Path
 
     from grader.discover import ANSWER_SUFFIXES, CODE_SUFFIXES, folder_submission
 
+    if file.is_dir():  # a folder: its code file, chosen as class grading chooses it
+        found = folder_submission(file, load_rubric(rubric_path).code_file)
+        if found is None or found.code is None:
+            raise click.UsageError(f"{file} holds no .py script or .ipynb notebook")
+        file = found.code
     if file.suffix.lower() not in CODE_SUFFIXES:
         raise click.UsageError(f"grade check runs your code: a .py script or a .ipynb notebook, and {file.name} is "
                                "neither" + (" (give an answers document with --answers)"
@@ -213,11 +223,17 @@ def check(file: Path, answers: Path | None, rubric_path: Path | None, data: Path
         answers = (folder_submission(file.parent) or Submission(file.stem, file, file.parent)).answers
         if answers is not None:
             console.print(f"Answers read from {answers.name} (beside {file.name}; --answers picks another).")
+    started = time.monotonic()
     with console.status(f"running {file.name} offline (about half a minute)..."):
         grade = grade_submission(Submission(file.stem, file, file.parent, answers), rubric, settings)
     view = view_of(grade, rubric, "student")
     if json_out:
         write_json(results_document(rubric, [view], grade.environment.get("isolation", "")), json_out)
+    if gradescope_out:
+        from grader.report_files import gradescope_result
+
+        write_json(gradescope_result(view_of(grade, rubric, "instructor"), round(time.monotonic() - started, 1)),
+                   str(gradescope_out))
     console.print(GradeReport(view, verbose))
     sys.exit(EXIT_OK if view.all_required_pass() else EXIT_UNGRADED)
 
@@ -439,6 +455,64 @@ def override(out: Path, student: str, item: str, points: float, comment: str) ->
     automatic = next(r.points for r in (*saved[chosen].grade.checks, *saved[chosen].grade.answers) if r.id == item)
     click.echo(f"Recorded: {chosen} {item} = {decision.points:g} (automatic {automatic:g}) in {out}/overrides.csv. "
                "Run `grade` on the class again to rewrite the reports (nothing is run again).")
+
+
+@main.command()
+@click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("gradebook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--assignment", default="", help="The assignment's column (its start is enough); needed when the "
+                                                "gradebook has several.")
+@click.option("--to", "target", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the import file (default: OUT/canvas_import.csv).")
+def canvas(out: Path, gradebook: Path, assignment: str, target: Path | None) -> None:
+    """Fill a graded class's scores into a gradebook CSV exported from Canvas, for its import.
+
+    Students are matched on Canvas's user id (kept from Canvas's bulk-download names); overrides
+    are applied. Only the assignment's column is filled; the file keeps Canvas's own columns, so
+    importing it changes nothing else.
+
+    \b
+    Example:
+      grade canvas grading-results gradebook_export.csv --assignment "Lab 6"
+    """
+    from grader.atomic import write_text
+    from grader.batch import load_all_saved
+    from grader.lms import canvas_import
+    from grader.review import apply_overrides, load_overrides
+
+    saved = load_all_saved(out)
+    overrides = load_overrides(out)
+    scores = {student: apply_overrides(result.grade, overrides, result.fingerprints.run).score
+              for student, result in saved.items()}
+    filled = canvas_import(gradebook.read_text(encoding="utf-8-sig"), scores, assignment)
+    target = target or out / "canvas_import.csv"
+    write_text(target, filled.text)
+    click.echo(f"Wrote {target}: {filled.filled} score(s) in column {filled.column!r}."
+               + (f" Not in the gradebook: {', '.join(filled.unmatched_grades)}." if filled.unmatched_grades else ""))
+
+
+@main.command("gradescope-bundle")
+@click.option("--rubric", "rubric_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Rubric TOML (default: the bundled transfer-learning rubric).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("autograder.zip"),
+              show_default=True, help="Where the bundle is written.")
+def gradescope_bundle(rubric_path: Path | None, out: Path) -> None:
+    """Write the Gradescope autograder bundle: the zip to upload as a programming assignment's
+    autograder. Each submission is then graded with `grade check`, hidden checks published after
+    grading, advice in the output.
+
+    \b
+    Example:
+      grade gradescope-bundle --out lab6_autograder.zip
+    """
+    from grader.bundled import default_rubric
+    from grader.gradescope import bundle
+    from grader.rubric import load_rubric
+
+    rubric = Path(rubric_path) if rubric_path else default_rubric()
+    load_rubric(rubric)  # a bad rubric fails here, not on Gradescope
+    out.write_bytes(bundle(rubric))
+    click.echo(f"Wrote {out}: setup.sh, run_autograder, the rubric and the grader ({out.stat().st_size // 1024} KiB).")
 
 
 @main.command()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from grader.discover import discover
-from grader.lms import ArchiveError, unpack
+from grader.lms import LMSError, unpack
 
 LAB = "import tensorflow as tf\nprint('lab')\n"
 LAYOUTS = {
@@ -67,7 +67,7 @@ def _link_member(path: Path) -> Path:
 ], ids=["dotdot", "absolute", "backslashes", "drive", "bomb"])
 def test_a_hostile_archive_is_a_clear_error_and_writes_nothing(tmp_path: Path, members: dict, why: str) -> None:
     archive = _zip(tmp_path / "download.zip", {"bob/transfer.py": LAB, **members})
-    with pytest.raises(ArchiveError, match=why):
+    with pytest.raises(LMSError, match=why):
         unpack(archive, tmp_path / "out" / "intake" / "download")
     assert not (tmp_path / "out" / "intake" / "download").exists()
     assert not (tmp_path / "escaped.py").exists() and not Path("/tmp/absolute-escape.py").exists()
@@ -75,13 +75,13 @@ def test_a_hostile_archive_is_a_clear_error_and_writes_nothing(tmp_path: Path, m
 
 
 def test_a_link_in_an_archive_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ArchiveError, match="is a link"):
+    with pytest.raises(LMSError, match="is a link"):
         unpack(_link_member(tmp_path / "download.zip"), tmp_path / "intake")
 
 
 def test_not_a_zip_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "download.zip").write_text("not a zip")
-    with pytest.raises(ArchiveError, match="not a readable zip"):
+    with pytest.raises(LMSError, match="not a readable zip"):
         unpack(tmp_path / "download.zip", tmp_path / "intake")
 
 
@@ -99,3 +99,27 @@ def test_grade_takes_the_zip_or_a_folder_holding_it(tmp_path: Path) -> None:
     bad.write_text("x")
     result = subprocess.run([sys.executable, "-m", "grader", str(bad)], capture_output=True, text=True)
     assert result.returncode == 2 and "neither a folder of submissions nor an LMS .zip" in result.stderr
+
+
+CANVAS_EXPORT = Path(__file__).parent / "fixtures" / "lms" / "canvas_gradebook_export.csv"
+
+
+def test_canvas_import_fills_the_assignment_matched_on_user_id() -> None:
+    import csv
+    import io
+
+    from grader.lms import canvas_import
+
+    scores = {"smithjane_12345": 87.5, "doejohn_23456": 40.0, "flatfile_student": 99.0}
+    filled = canvas_import(CANVAS_EXPORT.read_text(), scores, "Lab 6")
+    rows = list(csv.reader(io.StringIO(filled.text)))
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Lab 6: Transfer Learning (88002)"]
+    assert rows[1][0].strip() == "Points Possible" and rows[1][-1] == "100.00"
+    by_id = {row[1]: row for row in rows[2:]}
+    assert by_id["12345"][0] == "Smith, Jane" and by_id["12345"][-1] == "87.5" and by_id["23456"][-1] == "40"
+    assert by_id["34567"][-1] == ""  # no submission: left for the instructor
+    assert (filled.filled, filled.unmatched_grades) == (2, ("flatfile_student",))
+    with pytest.raises(LMSError, match="Lab 5 \\(88001\\), Lab 6: Transfer Learning \\(88002\\)"):
+        canvas_import(CANVAS_EXPORT.read_text(), scores)  # two assignments: say which
+    with pytest.raises(LMSError, match="not a Canvas gradebook"):
+        canvas_import("name,score\nalice,3\n", scores)
