@@ -296,18 +296,40 @@ def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weigh
     pairs = similar_pairs(written)
     views = views_of(grades, rubric, "instructor")
     document = results_document(rubric, views, grades[0].environment.get("isolation", "") if grades else "")
-    write_all(out, rubric, grades, document, pairs, gradescope)
+    review = tuple(review_queue(grades, pairs))
+    write_all(out, rubric, grades, document, _class_data(out, review, pairs), gradescope)
     if json_out:
         write_json(document, json_out)
     if verbose:
         for view in views:
             console.print(GradeReport(view, verbose=True), "")
-    console.print(ClassSummary(views, rubric.max_score, pairs, tuple(review_queue(grades, pairs))))
+    console.print(ClassSummary(views, rubric.max_score, pairs, review))
     console.print(f"Wrote {out}/results.json, grades.csv, report.html and feedback/ for {len(grades)} students.")
     failed = [g.id for g in grades if g.status is GradeStatus.INTERNAL_ERROR]
     if failed:
         console.print(f"[red]The grader failed on {', '.join(failed)}; see their reason in results.json.[/]")
     sys.exit(EXIT_UNGRADED if failed else EXIT_OK)
+
+
+def _class_data(out: Path, review, pairs):  # noqa: ANN001, ANN202
+    """What the class report draws beside the grades: the review queue, each student's validation
+    curve from the saved evidence, and the reference solution's (shipped with the grader)."""
+    import json
+
+    from grader.batch import load_all_saved
+    from grader.bundled import REFERENCE, bundled_file
+    from grader.errors import GraderError
+    from grader.evidence import validation_curve
+    from grader.report_files import ClassData
+    from grader.results import RunResult
+
+    curves = {student: validation_curve(RunResult.from_dict(saved.run))
+              for student, saved in load_all_saved(out).items() if saved.run}
+    try:
+        reference = json.loads(bundled_file(REFERENCE, "curve.json").read_text())["val_accuracy"]
+    except (GraderError, ValueError, KeyError):
+        reference = []
+    return ClassData(review, {student: curve for student, curve in curves.items() if curve}, reference, pairs)
 
 
 def _with_overrides(grades, submissions, rubric, settings, out: Path):  # noqa: ANN001, ANN202

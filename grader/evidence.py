@@ -146,6 +146,17 @@ def output_activation(layers: list[dict[str, Any]]) -> tuple[dict[str, Any] | No
     return layers[dense_at], applied_activation(layers, dense_at)
 
 
+def validation_curve(run: RunResult) -> list[float]:
+    """Validation accuracy after each epoch, over every training phase, as the run recorded it
+    (training accuracy where a phase had no validation data)."""
+    curve: list[float] = []
+    for fit in run.events("fit"):
+        history = fit.get("history") or {}
+        values = next((history[key] for key in ("val_accuracy", "val_acc", "accuracy", "acc") if history.get(key)), [])
+        curve += [float(value) for value in values if isinstance(value, (int, float))]
+    return curve
+
+
 def evidence_of(run: RunResult, code: Path) -> Evidence:
     """The evidence of ``code`` given a recorded run of it: the static facts are read again from
     the source (they need no run). An unreadable source leaves the static evidence empty."""
