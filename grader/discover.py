@@ -77,7 +77,8 @@ def folder_submission(folder: Path, code_file: str = "") -> Submission | None:
     answers = next((p for p in files if p.suffix.lower() in ANSWER_SUFFIXES and p.name.lower() not in _IGNORED), None)
     moodle = _MOODLE.match(folder.name)
     student = f"{_slug(moodle['student'])}_{moodle['user']}" if moodle else folder.name
-    return Submission(student, main, folder, answers, tuple(p for p in code if p != main))
+    lms = (("name", moodle["student"]), ("user_id", moodle["user"])) if moodle else ()
+    return Submission(student, main, folder, answers, tuple(p for p in code if p != main), lms=lms)
 
 
 def _slug(name: str) -> str:
@@ -138,7 +139,17 @@ def _group_submission(student: str, group: list[Path], root: Path,
         unrecognised.append((group[0], f"{student} handed in no .py or .ipynb file"))
     main = choose_code(code, code_file) if code else None
     return Submission(student, main, root, answers[0] if answers else None,
-                      tuple(p for p in code if p != main), own_folder=False)
+                      tuple(p for p in code if p != main), own_folder=False, lms=_lms_identity(group))
+
+
+def _lms_identity(group: list[Path]) -> tuple[tuple[str, str], ...]:
+    """What the LMS's file names say of the student: name, user id, and whether any file was late."""
+    canvas = [match for path in group if (match := _CANVAS.match(path.name))]
+    if canvas:
+        late = any("_late_" in path.name for path in group)
+        return (("name", canvas[0]["student"]), ("user_id", canvas[0]["user"]), ("late", "yes" if late else "no"))
+    blackboard = next((match for path in group if (match := _BLACKBOARD.match(path.name))), None)
+    return (("name", blackboard["student"]),) if blackboard else ()
 
 
 def _flat_submissions(files: list[Path], root: Path) -> tuple[list[Submission], list[tuple[Path, str]]]:

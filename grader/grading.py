@@ -82,7 +82,8 @@ def grade_evidence(submission_id: str, evidence: Evidence, rubric: Rubric, setti
     answers = score_sheet(rubric, submission, checks) if submission is not None else ()
     score = round(sum(check.points for check in checks) + sum(answer.points for answer in answers), 4)
     return Grade(submission_id, _GRADE_STATUS[evidence.run.status], evidence.run.reason, score, rubric.max_score,
-                 checks, answers, environment(evidence.run, settings) | _files(submission))
+                 checks, answers, environment(evidence.run, settings) | _files(submission)
+                 | ({"lms": dict(submission.lms)} if submission is not None and submission.lms else {}))
 
 
 def _files(submission: Submission | None) -> dict[str, Any]:

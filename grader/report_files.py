@@ -37,14 +37,20 @@ def gradebook_rows(rubric: Rubric, grades: Sequence[Grade]) -> tuple[list[str], 
     """Header and one row per student: id, score, max, status, points of each check and question,
     and which items a person overrode."""
     items = [s.id for s in rubric.checks] + [q.id for q in rubric.questions]
-    header = ["id", "score", "max_score", "status", *items, "overridden"]
+    identity = [key for key in _LMS_COLUMNS if any(key in (g.environment.get("lms") or {}) for g in grades)]
+    header = ["id", *identity, "score", "max_score", "status", *items, "overridden"]
     rows = []
     for grade in grades:
         results = {r.id: r for r in (*grade.checks, *grade.answers)}
         decided = "; ".join(f"{r.id} (automatic {r.override['automatic']:g})" for r in results.values() if r.override)
-        rows.append([grade.id, grade.score, grade.max_score, grade.status.value]
-                    + [results[column].points if column in results else "" for column in items] + [decided])
+        lms = grade.environment.get("lms") or {}
+        rows.append([grade.id, *(lms.get(key, "") for key in identity), grade.score, grade.max_score,
+                     grade.status.value] + [results[column].points if column in results else "" for column in items]
+                    + [decided])
     return header, rows
+
+
+_LMS_COLUMNS = ("name", "user_id", "late")  # kept from an LMS download, when it says them
 
 
 def write_csv(path: Path, rubric: Rubric, grades: Sequence[Grade]) -> None:

@@ -72,6 +72,7 @@ class Submission:
     answers: Path | None = None
     extra_files: tuple[Path, ...] = ()
     own_folder: bool = True
+    lms: tuple[tuple[str, str], ...] = ()  # what an LMS download says of the student: name, user id, late
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable(asdict(self))
@@ -229,6 +230,7 @@ class Grade:
             "answers": [answer.to_dict() for answer in self.answers],
             **({"integrity": self.environment["integrity"]} if "integrity" in self.environment else {}),
             **({"files": self.environment["files"]} if "files" in self.environment else {}),
+            **({"lms": self.environment["lms"]} if "lms" in self.environment else {}),
         }
 
     def files_note(self) -> str:

@@ -123,3 +123,19 @@ def test_canvas_import_fills_the_assignment_matched_on_user_id() -> None:
         canvas_import(CANVAS_EXPORT.read_text(), scores)  # two assignments: say which
     with pytest.raises(LMSError, match="not a Canvas gradebook"):
         canvas_import("name,score\nalice,3\n", scores)
+
+
+def test_the_lms_identity_is_kept_and_becomes_gradebook_columns(tmp_path: Path, rubric) -> None:  # noqa: ANN001
+    from grader.report_files import gradebook_rows
+    from grader.results import Grade, GradeStatus
+
+    canvas = discover(unpack(_zip(tmp_path / "c.zip", LAYOUTS["canvas"]), tmp_path / "c").folder).submissions
+    assert {s.id: dict(s.lms) for s in canvas} == {
+        "doejohn_23456": {"name": "doejohn", "user_id": "23456", "late": "yes"},
+        "smithjane_12345": {"name": "smithjane", "user_id": "12345", "late": "no"}}
+    moodle = discover(unpack(_zip(tmp_path / "m.zip", LAYOUTS["moodle"]), tmp_path / "m").folder).submissions
+    assert dict(moodle[0].lms) == {"name": "Jane Smith", "user_id": "12345"}
+    grades = [Grade(s.id, GradeStatus.GRADED, "", 1.0, 100.0, environment={"lms": dict(s.lms)}) for s in canvas]
+    header, rows = gradebook_rows(rubric, grades)
+    assert header[:5] == ["id", "name", "user_id", "late", "score"]
+    assert rows[0][:4] == ["doejohn_23456", "doejohn", "23456", "yes"]
