@@ -295,7 +295,10 @@ def class_report_html(rubric: Rubric, views: Sequence[GradeView], data: ClassDat
     mean = sum(g.score for g in grades) / max(len(grades), 1)
     code_max = sum(spec.points for spec in rubric.checks)
     students = _table(("student", "score", "code", "answers", "status", "failed checks", "to review"), [
-        [f"<a href='feedback/{html.escape(v.grade.id)}.html'>{html.escape(v.grade.id)}</a>",
+        [f"<a href='feedback/{html.escape(v.grade.id)}.html'>{html.escape(v.grade.id)}</a>"
+         + (f"<br><small>{html.escape(v.grade.files_note())}</small>" if v.grade.files_note() else "")
+         + "".join(f"<br><small>{html.escape(r.id)}: {html.escape(overridden(r))}</small>"
+                   for r in (*v.grade.checks, *v.grade.answers) if r.override),
          (f" class=num data-sort={v.grade.score}", f"{v.grade.score:g}"),
          (" class=num", f"{sum(c.points for c in v.grade.checks):g}"),
          (" class=num", f"{sum(a.points for a in v.grade.answers):g}"), html.escape(v.grade.status.value),

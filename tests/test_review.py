@@ -105,3 +105,15 @@ def test_an_override_on_a_changed_submission_is_flagged_not_dropped(graded, rubr
     q3 = next(a for a in grade.answers if a.id == "q3")
     assert q3.points == 6 and q3.override["stale"] is True
     assert [(i.student, i.item) for i in review_queue([grade]) if "changed since" in i.reason] == [("bob_2", "q3")]
+
+
+@pytest.mark.slow  # the second code file changes bob's submission: it runs again
+def test_the_class_report_shows_overrides_and_which_file_was_graded(graded) -> None:  # noqa: ANN001
+    folder, out = graded
+    assert _grade("override", str(out), "bob_2", "q3", "6", "--comment", "says it in other words").returncode == 0
+    (folder / "bob_2" / "old_attempt.py").write_text("print('an older try')\n")  # a second code file
+    result = _grade(str(folder), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    report = (out / "report.html").read_text()
+    assert "q3: overridden by tim" in report and "says it in other words" in report
+    assert "Graded transfer.py; not graded: old_attempt.py" in report
