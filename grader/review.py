@@ -98,6 +98,13 @@ def apply_overrides(grade: Grade, overrides: dict[tuple[str, str], Override], fi
     mine = {item: each for (student, item), each in overrides.items() if student == grade.id}
     if not mine:
         return grade
+    worth = {result.id: result.max_points for result in (*grade.checks, *grade.answers)}
+    for item, each in mine.items():  # overrides.csv may have been edited by hand
+        if item not in worth or not 0 <= each.points <= worth[item]:
+            raise OverrideError(f"{OVERRIDES_FILE}: {grade.id} {item}: "
+                                + (f"points must be between 0 and {worth[item]:g}" if item in worth
+                                   else f"no such item (items: {', '.join(worth)})")
+                                + f". Received: {each.points:g}")
     checks = tuple(replace(check, points=mine[check.id].points, override=mine[check.id].record(check.points, fingerprint))
                    if check.id in mine else check for check in grade.checks)
     answers = tuple(replace(answer, points=mine[answer.id].points,

@@ -117,3 +117,12 @@ def test_the_class_report_shows_overrides_and_which_file_was_graded(graded) -> N
     report = (out / "report.html").read_text()
     assert "q3: overridden by tim" in report and "says it in other words" in report
     assert "Graded transfer.py; not graded: old_attempt.py" in report
+
+
+def test_a_hand_edited_override_out_of_range_is_a_clear_error(graded) -> None:  # noqa: ANN001
+    folder, out = graded
+    (out / "overrides.csv").write_text("student,item,points,comment,who,when,fingerprint\nbob_2,q3,42,,tim,,\n")
+    result = _grade(str(folder), "--out", str(out))
+    assert result.returncode == 2 and "bob_2 q3: points must be between 0 and 10" in result.stderr
+    (out / "overrides.csv").write_text("student,item,points,comment,who,when,fingerprint\nbob_2,q3,many,,tim,,\n")
+    assert "points must be a number" in _grade("review", str(out)).stderr
