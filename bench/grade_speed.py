@@ -1,21 +1,29 @@
-"""How long one full run+capture of a submission takes, against the floor of any such run.
+"""What a student waits for: the whole `grade check` command against the floor, and where the time goes.
 
-For each bundled example submission, the wall time of ``run_submission`` (sandbox, offline harness,
-trace, saved models); and, measured in the same session, the floor: a fresh process that imports
-TensorFlow, builds MobileNetV2 (stand-in weights from the cache) and runs one training step.
-Prints the median of each and their ratio (goal: at most 3x). Run from the repository root:
+Interleaved rounds (default 3) of: the whole command as a student runs it (process start to exit,
+the JSON written), and the floor (a fresh process that imports TensorFlow, builds MobileNetV2 with
+cached stand-in weights and trains one step). Prints each median and their
+ratio (issue 17's goal: at most 3x). Then one grading of the same lab in this process, timed step
+by step: the parent's start-up (a fresh `grade --version`), the run's phases read from its kept
+trace (TensorFlow's import and the harness's hooks, building the model, each compile and each
+training phase with its saved model; the sandbox's start and exit outside the trace), what the
+inspector added after the run ended, and the parent's static scan, checks, answers and reports.
 
-    python bench/grade_speed.py [--repeat N] [--examples DIR]
+    python bench/grade_speed.py [--rounds 3] [FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -40,27 +48,105 @@ def floor_seconds() -> float:
     return time.perf_counter() - started
 
 
-def main() -> None:
-    from grader.discover import discover
+def whole_command(lab: Path, out: Path) -> float:
+    """Seconds from starting `grade check` to its exit, with the results JSON written."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "grader", "check", str(lab), "--json", str(out), "-q"], cwd=lab.parent)
+    seconds = time.perf_counter() - started
+    assert json.loads(out.read_text())["submissions"], "the command wrote no result"
+    return seconds
+
+
+def _timed(module: Any, name: str, spent: dict[str, float], label: str) -> Callable[[], None]:
+    """Wrap ``module.name`` so that its calls add their seconds to ``spent[label]``; return an undo."""
+    original = getattr(module, name)
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            spent[label] = spent.get(label, 0.0) + time.perf_counter() - started
+
+    setattr(module, name, timed)
+    return lambda: setattr(module, name, original)
+
+
+def _trace_phases(trace: Path, run_seconds: float) -> list[tuple[str, float]]:
+    """The child's phases from its trace: each event's time since the harness started, as steps."""
+    events = [json.loads(line.rsplit("\t", 1)[0]) for line in trace.read_text().splitlines() if line.strip()]
+    marks = []
+    names = {"versions": "TensorFlow import, harness hooks", "application": "building the base (weights)",
+             "compile": "up to compile (model built, saved)", "fit": "training phase {phase} (and its saved model)",
+             "end": "the rest of the script"}
+    previous = 0.0
+    for event in events:
+        label = names.get(event.get("kind"))
+        if label is None:
+            continue
+        at = float(event.get("t", previous))
+        marks.append((label.format(phase=event.get("phase", "?")), at - previous))
+        previous = at
+    # The trace's clock starts at the harness's first line: the rest of the child's time is the
+    # sandbox and Python starting before it, and the process ending after it.
+    marks.append(("sandbox + Python start-up, and exit", max(run_seconds - previous, 0.0)))
+    return marks
+
+
+def breakdown(lab: Path) -> None:
+    """Grade ``lab`` once here, and print where the time went."""
+    import grader.cli  # noqa: F401 - what `grade` imports before it starts
+    from grader import grading
+    from grader.discover import folder_submission
+    from grader.results import Submission
     from grader.rubric import load_rubric
-    from grader.run.runner import run_submission
+    from grader.run import runner
     from grader.run.settings import RunSettings
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeat", type=int, default=3, help="floor measurements")
-    parser.add_argument("--examples", type=Path, default=ROOT / "examples" / "submissions")
-    args = parser.parse_args()
-    settings = RunSettings(budget=load_rubric().budget)
-    floors = [floor_seconds() for _ in range(args.repeat)]
-    runs = []
-    for submission in discover(args.examples).submissions:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "grader", "--version"], capture_output=True, check=True)
+    startup = time.perf_counter() - started
+    spent: dict[str, float] = {}
+    undo = [_timed(runner, "run_child", spent, "run"), _timed(grading, "scan", spent, "static scan"),
+            _timed(grading, "score_checks", spent, "checks"), _timed(grading, "score_sheet", spent, "answers"),
+            _timed(runner, "confirm", spent, "inspector, after the run ended")]
+    rubric = load_rubric()
+    answers = (folder_submission(lab.parent) or Submission(lab.stem, lab, lab.parent)).answers
+    with tempfile.TemporaryDirectory() as kept:
         started = time.perf_counter()
-        result = run_submission(submission.code, settings)
-        runs.append(time.perf_counter() - started)
-        print(f"{submission.id:<24}{runs[-1]:>7.1f} s  {result.status.value} ({result.isolation})")
-    floor, run = statistics.median(floors), statistics.median(runs)
-    print(f"floor (import TF + build MobileNetV2 + one step): median {floor:.1f} s over {len(floors)} runs")
-    print(f"run+capture: median {run:.1f} s over {len(runs)} submissions; ratio {run / floor:.2f}x (goal <= 3x)")
+        evidence = grading.collect_evidence(Submission(lab.stem, lab, lab.parent, answers),
+                                            RunSettings(budget=rubric.budget), keep=Path(kept))
+        grade = grading.grade_evidence(lab.stem, evidence, rubric, RunSettings(budget=rubric.budget),
+                                       Submission(lab.stem, lab, lab.parent, answers))
+        total = time.perf_counter() - started
+        phases = _trace_phases(Path(kept) / "trace.jsonl", spent.get("run", 0.0))
+    for step in undo:
+        step()
+    print(f"\nbreakdown of one grading of {lab.name} (score {grade.score:g}):")
+    print(f"  {'parent start-up (grade --version)':<46}{startup:6.1f} s")
+    for label, seconds in phases:
+        print(f"  {'run: ' + label:<46}{seconds:6.1f} s")
+    for label in ("inspector, after the run ended", "static scan", "checks", "answers"):
+        print(f"  {label:<46}{spent.get(label, 0.0):6.2f} s")
+    print(f"  {'in all (in this process, start-up apart)':<46}{total:6.1f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("file", nargs="?", type=Path,
+                        default=ROOT / "examples" / "submissions" / "alice_correct" / "transfer.py")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    commands, floors = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        for number in range(1, args.rounds + 1):  # interleaved: a busy moment slows both alike
+            commands.append(whole_command(args.file.resolve(), Path(folder) / "result.json"))
+            floors.append(floor_seconds())
+            print(f"round {number}: grade check {commands[-1]:.1f} s, floor {floors[-1]:.1f} s", flush=True)
+    command, floor = statistics.median(commands), statistics.median(floors)
+    print(f"grade check (whole command): median {command:.1f} s; floor: median {floor:.1f} s; "
+          f"ratio {command / floor:.2f}x (goal: at most 3x)")
+    breakdown(args.file.resolve())
 
 
 if __name__ == "__main__":
