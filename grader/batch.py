@@ -84,25 +84,22 @@ class Saved:
 
 def load_saved(out: Path, submission: Submission) -> Saved | None:
     """The saved result of ``submission``, or None (absent, unreadable, or saved by an older grader)."""
-    try:
-        saved = json.loads(_result_path(out, submission).read_text())
-        prints = Fingerprints(**saved["fingerprints"])
-        return Saved(Grade.from_dict(saved["grade"], saved.get("environment")), saved.get("evidence"), prints)
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    return _read_saved(_result_path(out, submission))
 
 
 def load_all_saved(out: Path) -> dict[str, Saved]:
     """Every saved result in ``out``, by student id (unreadable files left out)."""
-    found = {}
-    for path in sorted((out / "submissions").glob("*.json")):
-        try:
-            saved = json.loads(path.read_text())
-            grade = Grade.from_dict(saved["grade"], saved.get("environment"))
-            found[grade.id] = Saved(grade, saved.get("evidence"), Fingerprints(**saved["fingerprints"]))
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-    return found
+    found = (_read_saved(path) for path in sorted((out / "submissions").glob("*.json")))
+    return {saved.grade.id: saved for saved in found if saved is not None}
+
+
+def _read_saved(path: Path) -> Saved | None:
+    try:
+        saved = json.loads(path.read_text())
+        prints = Fingerprints(**saved["fingerprints"])
+        return Saved(Grade.from_dict(saved["grade"], saved.get("environment")), saved.get("evidence"), prints)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def reusable(saved: Saved | None, expected: Fingerprints) -> Outcome | None:

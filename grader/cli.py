@@ -290,14 +290,15 @@ def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weigh
         chosen = find_student(student, found.submissions)
         sys.exit(_grade_one_student(chosen, rubric, settings, out, force, console))
     grades = _run_batch(found.submissions, rubric, settings, out, jobs or default_jobs(), force, console)
-    grades = _with_overrides(grades, found.submissions, rubric, settings, out)
+    saved = _saved_results(found.submissions, out)
+    grades = _with_overrides(grades, saved, out)
     written = {s.id: {k: v.text for k, v in read_items(s)[0].items()
                       if k in {q.id for q in rubric.questions if q.kind == "written"}} for s in found.submissions}
     pairs = similar_pairs(written)
     views = views_of(grades, rubric, "instructor")
     document = results_document(rubric, views, grades[0].environment.get("isolation", "") if grades else "")
     review = tuple(review_queue(grades, pairs))
-    write_all(out, rubric, grades, document, _class_data(out, review, pairs), gradescope)
+    write_all(out, rubric, grades, document, _class_data(saved, review, pairs), gradescope)
     if json_out:
         write_json(document, json_out)
     if verbose:
@@ -311,20 +312,27 @@ def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weigh
     sys.exit(EXIT_UNGRADED if failed else EXIT_OK)
 
 
-def _class_data(out: Path, review, pairs):  # noqa: ANN001, ANN202
+def _saved_results(submissions, out: Path) -> dict:  # noqa: ANN001
+    """The class's results as the batch just saved them (run record and fingerprints), read once."""
+    from grader.batch import load_saved
+
+    found = {submission.id: load_saved(out, submission) for submission in submissions}
+    return {student: saved for student, saved in found.items() if saved is not None}
+
+
+def _class_data(saved: dict, review, pairs):  # noqa: ANN001, ANN202
     """What the class report draws beside the grades: the review queue, each student's validation
     curve from the saved evidence, and the reference solution's (shipped with the grader)."""
     import json
 
-    from grader.batch import load_all_saved
     from grader.bundled import REFERENCE, bundled_file
     from grader.errors import GraderError
     from grader.evidence import validation_curve
     from grader.report_files import ClassData
     from grader.results import RunResult
 
-    curves = {student: validation_curve(RunResult.from_dict(saved.run))
-              for student, saved in load_all_saved(out).items() if saved.run}
+    curves = {student: validation_curve(RunResult.from_dict(result.run))
+              for student, result in saved.items() if result.run}
     try:
         reference = json.loads(bundled_file(REFERENCE, "curve.json").read_text())["val_accuracy"]
     except (GraderError, ValueError, KeyError):
@@ -332,17 +340,14 @@ def _class_data(out: Path, review, pairs):  # noqa: ANN001, ANN202
     return ClassData(review, {student: curve for student, curve in curves.items() if curve}, reference, pairs)
 
 
-def _with_overrides(grades, submissions, rubric, settings, out: Path):  # noqa: ANN001, ANN202
-    """The grades with the decisions recorded in ``out/overrides.csv`` applied (flagged stale where
-    the submission changed since)."""
-    from grader.batch import fingerprints
+def _with_overrides(grades, saved: dict, out: Path):  # noqa: ANN001, ANN202
+    """The grades with the decisions recorded in ``out/overrides.csv`` applied, flagged stale where
+    the submission changed since (its saved run fingerprint is the one just graded)."""
     from grader.review import apply_overrides, load_overrides
 
     overrides = load_overrides(out)
-    if not overrides:
-        return grades
-    runs = {submission.id: fingerprints(submission, rubric, settings).run for submission in submissions}
-    return [apply_overrides(grade, overrides, runs.get(grade.id, "")) for grade in grades]
+    return [apply_overrides(grade, overrides, saved[grade.id].fingerprints.run if grade.id in saved else "")
+            for grade in grades]
 
 
 def _intake(given: Path, out: Path, console) -> Path:  # noqa: ANN001
@@ -372,8 +377,8 @@ def _grade_one_student(submission, rubric, settings, out: Path, force: bool, con
     from grader.results import GradeStatus
     from grader.view import view_of
 
-    grade = _with_overrides(_run_batch([submission], rubric, settings, out, 1, force, console), [submission], rubric,
-                            settings, out)[0]
+    grades = _run_batch([submission], rubric, settings, out, 1, force, console)
+    grade = _with_overrides(grades, _saved_results([submission], out), out)[0]
     write_feedback(out, view_of(grade, rubric, "student"), rubric)
     console.print(GradeReport(view_of(grade, rubric, "instructor"), verbose=True))
     return EXIT_UNGRADED if grade.status is GradeStatus.INTERNAL_ERROR else EXIT_OK
@@ -424,14 +429,11 @@ def review(out: Path) -> None:
     from rich.table import Table
 
     from grader.answers.similarity import SimilarPair
-    from grader.batch import load_all_saved
-    from grader.review import apply_overrides, load_overrides, review_queue
+    from grader.review import decided_grades, review_queue
 
-    saved = load_all_saved(out)
-    if not saved:
+    grades = decided_grades(out)
+    if not grades:
         raise click.UsageError(f"{out} holds no graded submissions (run `grade DIR --out {out}` first)")
-    overrides = load_overrides(out)
-    grades = [apply_overrides(result.grade, overrides, result.fingerprints.run) for result in saved.values()]
     results = out / "results.json"
     pairs = [SimilarPair(**pair) for pair in json.loads(results.read_text()).get("similar_answers", [])] \
         if results.is_file() else []
@@ -498,14 +500,10 @@ def canvas(out: Path, gradebook: Path, assignment: str, target: Path | None) -> 
       grade canvas grading-results gradebook_export.csv --assignment "Lab 6"
     """
     from grader.atomic import write_text
-    from grader.batch import load_all_saved
     from grader.lms import canvas_import
-    from grader.review import apply_overrides, load_overrides
+    from grader.review import decided_grades
 
-    saved = load_all_saved(out)
-    overrides = load_overrides(out)
-    scores = {student: apply_overrides(result.grade, overrides, result.fingerprints.run).score
-              for student, result in saved.items()}
+    scores = {grade.id: grade.score for grade in decided_grades(out)}
     filled = canvas_import(gradebook.read_text(encoding="utf-8-sig"), scores, assignment)
     target = target or out / "canvas_import.csv"
     write_text(target, filled.text)

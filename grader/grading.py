@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.answers.sheet import score_sheet
+from grader.discover import CODE_SUFFIXES
 from grader.errors import SubmissionError
 from grader.evidence import Evidence, evidence_of
 from grader.intake import read_program
@@ -31,18 +32,15 @@ def grade_submission(submission: Submission, rubric: Rubric, settings: RunSettin
 
     ``settings.budget`` is used as given (callers take it from the rubric's ``[run]`` table).
     """
+    return grade_and_record(submission, rubric, settings, keep)[0]
+
+
+def grade_and_record(submission: Submission, rubric: Rubric, settings: RunSettings,
+                     keep: Path | None = None) -> tuple[Grade, dict[str, Any] | None]:
+    """``grade_submission``, also returning the run's record (what ``rescore`` needs), or None when
+    the grader itself failed. Never raises: a grader failure is an ``internal_error`` grade."""
     try:
         evidence = collect_evidence(submission, settings, keep)
-        return grade_evidence(submission.id, evidence, rubric, settings, submission)
-    except Exception as error:  # noqa: BLE001 - a grader bug becomes this submission's internal_error
-        return Grade.from_error(submission.id, error, rubric.max_score)
-
-
-def grade_and_record(submission: Submission, rubric: Rubric, settings: RunSettings) -> tuple[Grade, dict[str, Any] | None]:
-    """``grade_submission``, also returning the run's record (what ``rescore`` needs), or None when
-    the grader itself failed. Never raises."""
-    try:
-        evidence = collect_evidence(submission, settings)
         return grade_evidence(submission.id, evidence, rubric, settings, submission), evidence.run.to_dict()
     except Exception as error:  # noqa: BLE001 - a grader bug becomes this submission's internal_error
         return Grade.from_error(submission.id, error, rubric.max_score), None
@@ -88,7 +86,7 @@ def grade_evidence(submission_id: str, evidence: Evidence, rubric: Rubric, setti
 
 def _files(submission: Submission | None) -> dict[str, Any]:
     """Which code file was graded, when the submission holds others that were not."""
-    others = [path for path in (submission.extra_files if submission else ()) if path.suffix in (".py", ".ipynb")]
+    others = [path for path in (submission.extra_files if submission else ()) if path.suffix.lower() in CODE_SUFFIXES]
     if submission is None or submission.code is None or not others:
         return {}
     return {"files": {"graded": submission.code.name, "not_graded": [path.name for path in others]}}

@@ -75,11 +75,7 @@ def record_override(out: Path, grades: Sequence[Grade], student: str, item: str,
     grade = next((g for g in grades if g.id == student), None)
     if grade is None:
         raise OverrideError(f"no graded student {student!r} in {out}; graded: {', '.join(g.id for g in grades)}")
-    items = {result.id: result.max_points for result in (*grade.checks, *grade.answers)}
-    if item not in items:
-        raise OverrideError(f"{student} has no item {item!r}; items: {', '.join(items)}")
-    if not 0 <= points <= items[item]:
-        raise OverrideError(f"points for {student} {item} must be between 0 and {items[item]:g}. Received: {points:g}")
+    _check(grade, item, points)
     override = Override(student, item, points, comment, getpass.getuser(),
                         datetime.now(timezone.utc).isoformat(timespec="seconds"), fingerprint)
     overrides = load_overrides(out) | {(student, item): override}
@@ -93,18 +89,31 @@ def record_override(out: Path, grades: Sequence[Grade], student: str, item: str,
     return override
 
 
+def _check(grade: Grade, item: str, points: float, where: str = "") -> None:
+    """``OverrideError`` unless ``item`` is one of ``grade``'s checks or answers and ``points`` in its range."""
+    worth = {result.id: result.max_points for result in (*grade.checks, *grade.answers)}
+    if item not in worth:
+        raise OverrideError(f"{where}{grade.id} has no item {item!r} (items: {', '.join(worth)}). Received: {item!r}")
+    if not 0 <= points <= worth[item]:
+        raise OverrideError(f"{where}{grade.id} {item}: points must be between 0 and {worth[item]:g}. "
+                            f"Received: {points:g}")
+
+
+def decided_grades(out: Path) -> list[Grade]:
+    """The grades saved in ``out`` with the decisions of ``out/overrides.csv`` applied."""
+    from grader.batch import load_all_saved
+
+    overrides = load_overrides(out)
+    return [apply_overrides(saved.grade, overrides, saved.fingerprints.run) for saved in load_all_saved(out).values()]
+
+
 def apply_overrides(grade: Grade, overrides: dict[tuple[str, str], Override], fingerprint: str) -> Grade:
     """``grade`` with a person's decisions in place of the automatic points (and the score summed again)."""
     mine = {item: each for (student, item), each in overrides.items() if student == grade.id}
     if not mine:
         return grade
-    worth = {result.id: result.max_points for result in (*grade.checks, *grade.answers)}
     for item, each in mine.items():  # overrides.csv may have been edited by hand
-        if item not in worth or not 0 <= each.points <= worth[item]:
-            raise OverrideError(f"{OVERRIDES_FILE}: {grade.id} {item}: "
-                                + (f"points must be between 0 and {worth[item]:g}" if item in worth
-                                   else f"no such item (items: {', '.join(worth)})")
-                                + f". Received: {each.points:g}")
+        _check(grade, item, each.points, f"{OVERRIDES_FILE}: ")
     checks = tuple(replace(check, points=mine[check.id].points, override=mine[check.id].record(check.points, fingerprint))
                    if check.id in mine else check for check in grade.checks)
     answers = tuple(replace(answer, points=mine[answer.id].points,
