@@ -207,8 +207,9 @@ def check(file: Path, answers: Path | None, rubric_path: Path | None, data: Path
 
     from grader.discover import ANSWER_SUFFIXES, CODE_SUFFIXES, folder_submission
 
+    rubric = load_rubric(rubric_path)
     if file.is_dir():  # a folder: its code file, chosen as class grading chooses it
-        found = folder_submission(file, load_rubric(rubric_path).code_file)
+        found = folder_submission(file, rubric.code_file)
         if found is None or found.code is None:
             raise click.UsageError(f"{file} holds no .py script or .ipynb notebook")
         file = found.code
@@ -216,7 +217,6 @@ def check(file: Path, answers: Path | None, rubric_path: Path | None, data: Path
         raise click.UsageError(f"grade check runs your code: a .py script or a .ipynb notebook, and {file.name} is "
                                "neither" + (" (give an answers document with --answers)"
                                             if file.suffix.lower() in ANSWER_SUFFIXES else ""))
-    rubric = load_rubric(rubric_path)
     settings = _settings(rubric.budget, timeout, data, weights, isolation)
     console = _console(json_out == "-", quiet)
     if answers is None:  # as class grading finds it: the answers document in the script's folder
