@@ -64,3 +64,17 @@ def test_bench_prints_figures_per_split_as_its_last_line(tmp_path: Path) -> None
     result = json.loads(output.strip().splitlines()[-1])
     assert result["n"] == 8 and set(result["splits"]) == {"train", "test"}
     assert result["splits"]["test"]["macro_f1"] == 1.0 and result["splits"]["test"]["n"] == 4
+
+
+def test_bench_scores_the_lab_set_with_the_rubric_per_split() -> None:
+    table = REPOSITORY / "tests" / "fixtures" / "answers" / "lab_answers.tsv"
+    output = subprocess.run([sys.executable, str(REPOSITORY / "bench" / "answer_agreement.py"), str(table)],
+                            capture_output=True, text=True, check=True).stdout
+    result = json.loads(output.strip().splitlines()[-1])
+    assert result["mode"] == "rubric" and result["n"] >= 120 and set(result["splits"]) == {"dev", "held"}
+    for figures in result["splits"].values():
+        assert set(figures["by_question"]) == {"q1", "q2", "q3", "q4"}
+        # Every backwards answer is held to the contradiction cap and flagged for a person.
+        assert figures["backwards"]["n"] > 0 and figures["backwards"]["flagged"] == figures["backwards"]["n"]
+        assert figures["backwards"]["max_share"] <= 0.4
+    assert "a class of 30" in output

@@ -38,12 +38,22 @@ def test_sample_sheet_written_answers_get_points_with_evidence(questions) -> Non
         assert all(found["sentence"] in items[item].text for found in score.found)
 
 
-@pytest.mark.parametrize("text", ["", "   ", "Why do we freeze the base model during the first phase of training?",
-                                  "Freezing lets the base weights update so the model learns the new data."])
-def test_empty_restated_and_opposite_answers_score_low_and_are_flagged(questions, text: str) -> None:  # noqa: ANN001
+@pytest.mark.parametrize("text", ["", "   ", "?", "Why do we freeze the base model during the first phase of training?"])
+def test_blank_and_restated_answers_score_nothing_without_calling_for_a_person(questions, text: str) -> None:  # noqa: ANN001
+    # Their zero is certain: a reviewer's time goes to the answers whose score is in doubt.
     score = score_answer(questions["q3"], text)
-    assert score.points <= 0.3 * score.max_points
-    assert score.needs_review
+    assert score.points == 0 and not score.needs_review
+    assert score.reason in {"the answer is blank", "restates the question"}
+
+
+@pytest.mark.parametrize("text", [
+    "Freezing lets the base weights update so the model learns the new data.",
+    "We freeze the base so that its weights can adapt faster to our dataset while the classifier stays fixed.",
+])
+def test_backwards_answers_earn_at_most_forty_percent_and_are_flagged(questions, text: str) -> None:  # noqa: ANN001
+    score = score_answer(questions["q3"], text)
+    assert score.points <= 0.4 * score.max_points
+    assert score.needs_review and "wrong way round" in score.reason
 
 
 def test_reordered_and_missing_items(tmp_path: Path) -> None:
@@ -117,3 +127,53 @@ def test_synonyms_come_from_the_concept_phrases(questions) -> None:  # noqa: ANN
 
     assert find_concept(concept, ["It stops the model from memorising the training set."]) is not None
     assert find_concept(concept, ["It makes the images prettier."]) is None
+
+
+def test_paraphrases_state_concepts_by_meaning(questions) -> None:  # noqa: ANN001
+    # None of these sentences holds one of the rubric's phrases; each says a concept in other words.
+    answer = ("Freezing means the base's weights don't move, so everything it learned on ImageNet is kept. "
+              "The new head starts random, so its big noisy updates would wreck the pretrained filters.")
+    score = score_answer(questions["q3"], answer)
+    found = {item["concept"]: item["sentence"] for item in score.found}
+    assert "weights are not updated" in found and "don't move" in found["weights are not updated"]
+    assert "preserves the learned features" in found
+    assert "avoids destroying them with large gradients from the new head" in found
+    assert score.points >= 0.7 * score.max_points and not score.needs_review
+
+
+def test_a_denial_is_not_a_statement(questions) -> None:  # noqa: ANN001
+    stated = score_answer(questions["q3"], "Freezing keeps what the base learned on ImageNet intact for later.")
+    denied = score_answer(questions["q3"], "Freezing does not keep what the base learned on ImageNet at all.")
+    assert "preserves the learned features" in {item["concept"] for item in stated.found}
+    assert "preserves the learned features" not in {item["concept"] for item in denied.found}
+    assert denied.needs_review and "denies" in denied.reason
+
+
+def test_what_would_happen_is_not_a_contradiction(questions) -> None:  # noqa: ANN001
+    conditional = ("If the base were trainable from the start, the random head would send large updates into it "
+                   "and the pretrained weights would be overwritten.")
+    assert "wrong way round" not in score_answer(questions["q3"], conditional).reason
+    compared = "Fine-tuning unfreezes the top layers and trains them with a much lower learning rate than before."
+    assert "wrong way round" not in score_answer(questions["q2"], compared).reason
+    backwards = "Fine-tuning trains the bottom layers with a higher learning rate than the first phase."
+    assert "wrong way round" in score_answer(questions["q2"], backwards).reason
+
+
+def test_a_thin_on_topic_answer_is_flagged_and_a_clear_one_is_not(questions) -> None:  # noqa: ANN001
+    thin = score_answer(questions["q3"], "Freezing is important for transfer learning to work properly, otherwise it is bad.")
+    assert thin.points == 0 and thin.needs_review and thin.confidence < 1
+    clear = score_answer(questions["q4"], "Random flips and rotations of the training images enlarge the dataset, "
+                                          "which reduces overfitting and helps the model generalize to unseen images.")
+    assert clear.points == clear.max_points and not clear.needs_review and clear.confidence == 1.0
+
+
+def test_senses_fold_inflection_synonyms_and_negation() -> None:
+    from grader.answers.meaning import find_meaning
+
+    assert find_meaning("weights are not updated", "the parameters stay unchanged") is not None
+    assert not find_meaning("weights are not updated", "the parameters stay unchanged").negated
+    assert find_meaning("weights are not updated", "the weights keep changing").negated
+    assert find_meaning("lower learning rate", "a step size ten times smaller") is not None
+    assert find_meaning("lower learning rate", "the step size and the batch") is None
+    # Words of the question itself are a restatement, not evidence.
+    assert find_meaning("pretrained model", "we use a pretrained model", given=frozenset({"pretrain", "model"})) is None

@@ -47,7 +47,7 @@ def report(tmp_path_factory: pytest.TempPathFactory, rubric) -> Path:  # noqa: A
     for student, fixture in names.items():
         shutil.copytree(SUBMISSIONS / fixture, root / "class" / student)
         text = answers if student == "alice" else answers.replace(answers.split("## Answer 3")[1].split("##")[0],
-                                                                  "\nFreezing.\n\n")
+                                                                  "\nFreezing lets the base weights update while the classifier stays fixed.\n\n")
         (root / "class" / student / "answers.md").write_text(text)
     for submission in discover(root / "class").submissions:
         run = json.loads((RECORDINGS / f"{names[submission.id]}.json").read_text())["run"]
@@ -84,7 +84,7 @@ def test_the_class_report_fits_and_shows_the_review_list_and_charts(report: Path
     assert probe["images"] >= 3  # scores, training curves, pass rates: all drawn
     assert probe["window"] == width
     assert "To review (" in dom and "a_student_with_an_exceptionally_long_identifier_from_the_lms_12345" in dom
-    assert "very short" in dom  # the flagged answer is in the review list, with why
+    assert "wrong way round" in dom  # the flagged answer is in the review list, with why
 
 
 @pytest.mark.parametrize("width", WIDTHS)

@@ -26,7 +26,7 @@ from grader.run.settings import RunSettings
 
 from conftest import RECORDINGS, REPOSITORY, SUBMISSIONS
 
-FLAGGED = "Freezing."  # a one-word answer: the scorer asks a person to read it
+FLAGGED = "Freezing lets the base weights update while the classifier stays fixed."  # backwards: flagged
 
 
 @pytest.fixture()
@@ -51,14 +51,14 @@ def graded(tmp_path: Path, rubric):  # noqa: ANN001, ANN201
 
 def _grade(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "grader", *args], capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, "NO_COLOR": "1", "LOGNAME": "tim", "USER": "tim"})
+                          env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200", "LOGNAME": "tim", "USER": "tim"})
 
 
 def test_the_queue_names_who_what_why_and_shows_the_text(graded) -> None:  # noqa: ANN001
     _, out = graded
     result = _grade("review", str(out))
     assert result.returncode == 0, result.stderr
-    assert "bob_2" in result.stdout and "q3" in result.stdout and "very short" in result.stdout
+    assert "bob_2" in result.stdout and "q3" in result.stdout and "wrong way round" in result.stdout
     queue = review_queue([saved.grade for saved in load_all_saved(out).values()])
     assert [(item.student, item.item) for item in queue if item.item == "q3"] == [("bob_2", "q3")]
     assert FLAGGED in next(item.text for item in queue if item.item == "q3")

@@ -7,35 +7,45 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from grader.answers.meaning import find_meaning, hypothetical, near_share, read, reference_share, senses_of, words_of
 from grader.answers.text import content_stems, find_phrase, sentences, stems, tokens
 from grader.results import AnswerScore, AnswerStatus
 from grader.rubric import Concept, QuestionSpec
 
 MIN_WORDS, MAX_WORDS = 8, 400
-REVIEW_BELOW = 0.5  # confidence under which a person should read the answer
+NEAR = 0.6  # share of a phrase's senses a sentence carries for its concept to be nearly stated
+AT_STAKE = 0.3  # share of a question's points nearly stated that calls for a person
+THIN = 0.1  # share of the model answer's senses under which an on-topic answer says too little to trust
+
+
+CONTRADICTED_SHARE = 0.4  # the most an answer that says the idea the wrong way round can earn
 
 
 @dataclass(frozen=True)
 class ConceptHit:
-    """A concept and the sentence that shows it (or, if negated, the sentence that denies it)."""
+    """A concept and the sentence that shows it (or, if negated, the sentence that denies it);
+    ``by_meaning`` when only the senses of its words, not one of the phrases, found it."""
 
     concept: Concept
     sentence: str
     negated: bool
+    by_meaning: bool = False
 
 
-def find_concept(concept: Concept, answer_sentences: Sequence[str]) -> ConceptHit | None:
-    """The first sentence that states ``concept`` (not negated); else one that denies it; else None."""
+def find_concept(concept: Concept, answer_sentences: Sequence[str], given: frozenset[str] = frozenset()) -> ConceptHit | None:
+    """The first sentence that states ``concept`` (not negated), by a phrase, else by meaning; else
+    one that denies it; else None. ``given``: the words of the question (restating them is no evidence)."""
     denied: ConceptHit | None = None
-    for sentence in answer_sentences:
-        words = stems(sentence)
-        for phrase in concept.phrases:
-            match = find_phrase(phrase, words)
-            if match is None:
-                continue
-            if not match.negated or concept.any_polarity:
-                return ConceptHit(concept, sentence, False)
-            denied = denied or ConceptHit(concept, sentence, True)
+    for by_meaning in (False, True):
+        for sentence in answer_sentences:
+            words = stems(sentence)
+            for phrase in concept.phrases:
+                match = find_meaning(phrase, sentence, given) if by_meaning else find_phrase(phrase, words)
+                if match is None:
+                    continue
+                if not match.negated or concept.any_polarity:
+                    return ConceptHit(concept, sentence, False, by_meaning)
+                denied = denied or ConceptHit(concept, sentence, True, by_meaning)
     return denied
 
 
@@ -46,12 +56,19 @@ def overlap(answer: str, reference: str) -> float:
 
 
 def contradiction(question: QuestionSpec, answer_sentences: Sequence[str]) -> str | None:
-    """A sentence that states what the question's ``contradictions`` list as wrong, if any."""
+    """A sentence that states what the question's ``contradictions`` list as wrong, by a phrase or
+    by meaning, if any. Stricter than concepts (a false alarm costs points): the words must stand
+    close together and in the phrase's order, and a statement of what would happen ("if the base were trainable, ...") or of
+    what something is compared with ("than training from scratch") contradicts nothing."""
     for sentence in answer_sentences:
         words = stems(sentence)
+        units = [unit.text for unit in read(sentence)]
         for phrase in question.contradictions:
-            match = find_phrase(phrase, words, max_gap=1)  # stricter: a false alarm costs points
-            if match is not None and not match.negated:
+            exact = find_phrase(phrase, words, max_gap=1)
+            if exact is not None and not exact.negated and not hypothetical(words, exact.start, exact.end):
+                return sentence
+            meant = find_meaning(phrase, sentence, slack=1, least=2, ordered=True)
+            if meant is not None and not meant.negated and not hypothetical(units, meant.start, meant.end + 1):
                 return sentence
     return None
 
@@ -59,44 +76,64 @@ def contradiction(question: QuestionSpec, answer_sentences: Sequence[str]) -> st
 _EXCERPT = 600  # characters of a flagged answer kept for its reviewer
 
 
+def at_stake(question: QuestionSpec, missing: Sequence[Concept], answer_sentences: Sequence[str],
+             given: frozenset[str]) -> list[Concept]:
+    """The missing concepts an answer nearly states: a sentence carries most senses of one of
+    their phrases, just not close enough or not all. Were a person to read them as stated, the
+    score would change by their points."""
+    return [concept for concept in missing
+            if any(near_share(phrase, sentence, given) >= NEAR for phrase in concept.phrases for sentence in answer_sentences)]
+
+
 def score_answer(question: QuestionSpec, text: str) -> AnswerScore:
-    """Score one written answer. Points come from the concepts found; the reference similarity and
-    the answer's shape decide the confidence and whether a person should review it."""
+    """Score one written answer. Points come from the concepts found; an answer is flagged for a
+    person when its score is most likely wrong: it says an idea the wrong way round, denies one,
+    or nearly states concepts worth ``AT_STAKE`` of the points or more. The confidence is the
+    share of the points not in doubt."""
     words = tokens(text)
+    if not words:
+        return AnswerScore(question.id, 0.0, question.points, AnswerStatus.MISSING, (),
+                           tuple(c.name for c in question.concepts), 1.0, False, "the answer is blank")
     answer_sentences = sentences(text)
-    hits = [hit for concept in question.concepts if (hit := find_concept(concept, answer_sentences))]
-    stated = [hit for hit in hits if not hit.negated]
-    points = sum(hit.concept.points for hit in stated)
-    coverage = points / question.points if question.points else 0.0
-    similarity = overlap(text, question.reference) if question.reference else coverage
-    reasons = []
+    given = words_of(question.prompt)
+    hits = [hit for concept in question.concepts if (hit := find_concept(concept, answer_sentences, given))]
     opposite = contradiction(question, answer_sentences)
+    stated = [hit for hit in hits if not hit.negated and hit.sentence != opposite]
+    stated_names = {hit.concept.name for hit in stated}
+    missing = [concept for concept in question.concepts if concept.name not in stated_names]
+    points = sum(hit.concept.points for hit in stated)
+    flags, notes = [], []
     if opposite:
-        points /= 2
-        reasons.append(f"says the opposite of the expected answer: \"{opposite[:120]}\"")
-    if len(words) < MIN_WORDS:
-        reasons.append(f"very short ({len(words)} words)")
+        points = min(points, CONTRADICTED_SHARE * question.points)
+        flags.append(f"says the idea the wrong way round: \"{opposite[:120]}\"")
+    flags.extend(f"denies \"{hit.concept.name}\": \"{hit.sentence[:100]}\"" for hit in hits
+                 if hit.negated and hit.concept.name not in stated_names)
+    doubtful = at_stake(question, missing, answer_sentences, given) if question.points else []
+    stake = sum(concept.points for concept in doubtful) / question.points if question.points else 0.0
+    if stake >= AT_STAKE:
+        flags.append("nearly states " + ", ".join(f"\"{concept.name}\"" for concept in doubtful)
+                     + f" ({stake:.0%} of the points): a person should decide")
     if len(words) > MAX_WORDS:
-        reasons.append(f"very long ({len(words)} words)")
-    if question.prompt and overlap(question.prompt, text) >= 0.8 and overlap(text, question.prompt) >= 0.6:
-        reasons.append("restates the question")
+        flags.append(f"very long ({len(words)} words)")
+    restated = bool(question.prompt) and overlap(question.prompt, text) >= 0.8 and overlap(text, question.prompt) >= 0.6
+    if restated:
+        notes.append("restates the question")
         points = 0.0
-    for hit in hits:
-        if hit.negated:
-            reasons.append(f"denies \"{hit.concept.name}\": \"{hit.sentence[:100]}\"")
-    # Two measures that agree give confidence; a concept list and a reference answer that
-    # disagree (a paraphrase the phrases missed, or keyword stuffing) call for a person.
-    confidence = max(0.0, 1.0 - abs(coverage - min(1.0, similarity * 1.6)))
-    if confidence < REVIEW_BELOW:
-        reasons.append(f"low confidence ({confidence:.2f}): concepts and similarity to the model answer disagree")
-    status = AnswerStatus.ANSWERED if words else AnswerStatus.MISSING
+    if len(words) < MIN_WORDS:
+        notes.append(f"very short ({len(words)} words)")
+    elif (len(stated) <= 1 and not opposite and not restated and question.reference
+          and senses_of(text) & senses_of(question.prompt) and reference_share(text, question.reference, question.prompt) < THIN):
+        # An attempt on the topic that names almost nothing of the rubric or the model answer: the
+        # vague answers, where graders give some credit and the concepts give none, and the ones
+        # that say the idea in words too far from both.
+        flags.append("says little the rubric or the model answer name: a person should read it")
+    confidence = 1.0 - stake if not (opposite or len(flags) > (stake >= AT_STAKE)) else min(0.5, 1.0 - stake)
     return AnswerScore(
-        id=question.id, points=round(points, 2), max_points=question.points, status=status,
+        id=question.id, points=round(points, 2), max_points=question.points, status=AnswerStatus.ANSWERED,
         found=tuple({"concept": hit.concept.name, "sentence": hit.sentence} for hit in stated),
-        missing=tuple(c.name for c in question.concepts if c.name not in {h.concept.name for h in stated}),
-        confidence=round(confidence, 2), needs_review=bool(reasons) or not words,
-        reason="; ".join(reasons) if words else "no answer found for this item",
-        excerpt=text.strip()[:_EXCERPT] if reasons else "")
+        missing=tuple(concept.name for concept in missing),
+        confidence=round(confidence, 2), needs_review=bool(flags), reason="; ".join(flags + notes),
+        excerpt=text.strip()[:_EXCERPT] if flags else "")
 
 
 def missing_answer(question: QuestionSpec) -> AnswerScore:
