@@ -6,7 +6,8 @@ the rubric. Running the batch again reuses what is unchanged, rescores from the 
 what only the rubric changed for (no code runs), and runs the rest (``force`` runs everything):
 a batch killed at any moment loses nothing and runs nothing twice. A failed submission never
 stops the batch. The executor is a local thread pool (the work happens in
-child processes); another executor with ``submit`` can take its place.
+child processes); another executor with ``submit`` can take its place, or a ``RemoteGrader``
+(``cluster.DaskGrader``) that runs the submissions on other machines.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import hashlib
 import importlib.util
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import grader
 from grader.atomic import write_text
@@ -132,11 +133,20 @@ def save(out: Path, submission: Submission, grade: Grade, run: dict[str, Any] | 
     write_text(_result_path(out, submission), json.dumps(document))
 
 
+class RemoteGrader(Protocol):
+    """Grades submissions elsewhere (``cluster.DaskGrader``), yielding each result as it ends."""
+
+    def grade(self, submissions: list[Submission], rubric: Rubric,
+              settings: RunSettings) -> Iterator[tuple[Submission, Grade, dict[str, Any] | None]]: ...
+
+
 def grade_batch(submissions: Iterable[Submission], rubric: Rubric, settings: RunSettings, out: Path, *,
                 jobs: int = 1, force: bool = False, progress: Progress | None = None,
-                executor: Executor | None = None) -> list[Grade]:
+                executor: Executor | None = None, remote: RemoteGrader | None = None) -> list[Grade]:
     """Grade every submission, in the given order: run what is new or changed (everything with
-    ``force``), rescore from saved evidence what only the rubric changed for, reuse the rest."""
+    ``force``), rescore from saved evidence what only the rubric changed for, reuse the rest. The
+    runs happen in a local pool of ``jobs`` (or ``executor``), or on ``remote``; either way each
+    result is saved here as soon as it is known."""
     sweep_stale_scratch(settings.work_root)  # an earlier grader killed mid-run could not clean up
     submissions = list(submissions)
     results: dict[str, Grade] = {}
@@ -155,8 +165,22 @@ def grade_batch(submissions: Iterable[Submission], rubric: Rubric, settings: Run
         results[submission.id] = grade
         if progress:
             progress(submission.id, grade, outcome)
-    results.update(_run_pending(pending, rubric, settings, out, jobs, progress, executor))
+    if remote is not None:
+        expected_of = {submission.id: expected for submission, expected in pending}
+        for submission, grade, run in remote.grade([submission for submission, _ in pending], rubric, settings):
+            _record(out, submission, grade, run, expected_of[submission.id], results, progress)
+    else:
+        results.update(_run_pending(pending, rubric, settings, out, jobs, progress, executor))
     return [results[s.id] for s in submissions if s.id in results]
+
+
+def _record(out: Path, submission: Submission, grade: Grade, run: dict[str, Any] | None, expected: Fingerprints,
+            results: dict[str, Grade], progress: Progress | None) -> None:
+    """Save a result that has just been run, and report it."""
+    save(out, submission, grade, run, expected)
+    results[submission.id] = grade
+    if progress:
+        progress(submission.id, grade, "ran")
 
 
 def _run_pending(pending: list[tuple[Submission, Fingerprints]], rubric: Rubric, settings: RunSettings, out: Path,
@@ -172,10 +196,7 @@ def _run_pending(pending: list[tuple[Submission, Fingerprints]], rubric: Rubric,
         for future in as_completed(futures):
             submission, expected = futures[future]
             grade, run = future.result()  # grade_and_record never raises
-            save(out, submission, grade, run, expected)
-            results[submission.id] = grade
-            if progress:
-                progress(submission.id, grade, "ran")
+            _record(out, submission, grade, run, expected, results, progress)
     finally:
         if own:
             pool.shutdown(wait=True, cancel_futures=True)

@@ -50,6 +50,9 @@ def project_defaults(folder: Path | None = None) -> dict[str, Any]:
     defaults = {}
     for key, value in table.items():
         name = key.replace("-", "_")
+        if name == "cluster" and isinstance(value, dict):
+            defaults["cluster_options"] = value  # [tool.grader.cluster]: the job queue's settings
+            continue
         if name not in known:
             near = difflib.get_close_matches(name, sorted(known), n=1)
             raise ConfigError(f"{path}: [tool.grader]: unknown key {key!r}"
@@ -248,9 +251,17 @@ def check(file: Path, answers: Path | None, rubric_path: Path | None, data: Path
 @click.option("--student", help="Grade (or reuse) only this student, by id or the start of one, and show their full "
                                 "report and write their feedback; the class files are left as they are.")
 @click.option("--gradescope", is_flag=True, help="Also write a Gradescope results.json per submission.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Grade on an existing Dask cluster: its scheduler's address (tcp://host:8786) or scheduler file. "
+                   "Needs the [cluster] extra; workers need the grader and bubblewrap installed.")
+@click.option("--cluster", type=click.Choice(["local", "slurm", "pbs", "sge", "lsf"]),
+              help="Start a Dask cluster to grade on: local (one worker per --jobs) or a job queue through "
+                   "dask-jobqueue, set up by [tool.grader.cluster] in pyproject.toml (queue, cores, memory, "
+                   "walltime, jobs, env). Needs the [cluster] extra.")
 def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weights: Path | None,
                 timeout: float | None, isolation: str, json_out: str | None, quiet: bool, verbose: bool, out: Path,
-                jobs: int | None, force: bool, student: str | None, gradescope: bool) -> None:
+                jobs: int | None, force: bool, student: str | None, gradescope: bool, scheduler: str | None,
+                cluster: str | None) -> None:
     """Grade every submission in FOLDER (also: `grade FOLDER`).
 
     Finds a folder per student, flat files per student, or an LMS bulk download (Canvas, Moodle,
@@ -264,6 +275,8 @@ def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weigh
       grade examples/submissions
       grade submissions/ --out results --jobs 2 --gradescope
       grade submissions/ --student alice
+      grade submissions/ --cluster local --jobs 4
+      grade submissions/ --scheduler tcp://10.0.0.5:8786
     """
     from grader.answers.sheet import read_items
     from grader.answers.similarity import similar_pairs
@@ -289,7 +302,14 @@ def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weigh
     if student:
         chosen = find_student(student, found.submissions)
         sys.exit(_grade_one_student(chosen, rubric, settings, out, force, console))
-    grades = _run_batch(found.submissions, rubric, settings, out, jobs or default_jobs(), force, console)
+    if scheduler and cluster:
+        raise click.UsageError("--scheduler and --cluster are two ways to pick a cluster: give one")
+    remote = _remote(scheduler, cluster, jobs or default_jobs(), console) if scheduler or cluster else None
+    try:
+        grades = _run_batch(found.submissions, rubric, settings, out, jobs or default_jobs(), force, console, remote)
+    finally:
+        if remote is not None:
+            remote.close()
     saved = _saved_results(found.submissions, out)
     grades = _with_overrides(grades, saved, out)
     written = {s.id: {k: v.text for k, v in read_items(s)[0].items()
@@ -384,7 +404,24 @@ def _grade_one_student(submission, rubric, settings, out: Path, force: bool, con
     return EXIT_UNGRADED if grade.status is GradeStatus.INTERNAL_ERROR else EXIT_OK
 
 
-def _run_batch(submissions, rubric, settings, out: Path, jobs: int, force: bool, console):  # noqa: ANN001, ANN202
+def _remote(scheduler: str | None, cluster: str | None, jobs: int, console):  # noqa: ANN001, ANN202
+    """Connect to the Dask cluster asked for, and wait until it offers a grade slot."""
+    from grader.cluster import DaskGrader
+
+    options = project_defaults().get("cluster_options", {})
+    remote = DaskGrader.connect(scheduler, cluster, jobs, options)
+    try:
+        slots = remote.wait_for_slots()
+    except GraderError:
+        remote.close()
+        raise
+    workers, _ = remote.workers()
+    console.print(f"cluster {scheduler or cluster}: {workers} worker(s), {slots} grade slot(s)")
+    return remote
+
+
+def _run_batch(submissions, rubric, settings, out: Path, jobs: int, force: bool, console,  # noqa: ANN001, ANN202
+               remote=None):  # noqa: ANN001
     """Grade with a progress bar (on a terminal) or a line per submission; then say how many were
     run, rescored from saved evidence, and reused."""
     from collections import Counter
@@ -406,7 +443,8 @@ def _run_batch(submissions, rubric, settings, out: Path, jobs: int, force: bool,
                 console.print(f"{verbs[outcome]} {submission_id}: {grade.score:g}/{grade.max_score:g} "
                               f"({grade.status.value})")
 
-        grades = grade_batch(submissions, rubric, settings, out, jobs=jobs, force=force, progress=advance)
+        grades = grade_batch(submissions, rubric, settings, out, jobs=jobs, force=force, progress=advance,
+                             remote=remote)
     console.print(f"ran {outcomes['ran']}, rescored {outcomes['rescored']}, reused {outcomes['reused']}")
     return grades
 
