@@ -412,6 +412,7 @@ def _remote(scheduler: str | None, cluster: str | None, jobs: int, console):  # 
     remote = DaskGrader.connect(scheduler, cluster, jobs, options)
     try:
         slots = remote.wait_for_slots()
+        remote.warm()
     except GraderError:
         remote.close()
         raise
@@ -433,15 +434,21 @@ def _run_batch(submissions, rubric, settings, out: Path, jobs: int, force: bool,
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
     outcomes: Counter[str] = Counter()
     verbs = {"ran": "graded", "rescored": "rescored", "reused": "reused"}
+    where = "on the cluster" if remote is not None else f"{jobs} at a time"
+    console.print(f"grading {len(submissions)} submission(s), {where}")
     with Progress(*columns, console=console, disable=console.quiet or not console.is_terminal) as progress:
-        task = progress.add_task("grading", total=len(submissions))
+        task = progress.add_task(f"grading ({where})", total=len(submissions))
 
         def advance(submission_id: str, grade, outcome: str) -> None:  # noqa: ANN001
             outcomes[outcome] += 1
-            progress.update(task, advance=1, description=f"{verbs[outcome]} {submission_id}")
+            cluster = ""
+            if remote is not None and outcome == "ran":
+                workers, _ = remote.workers()
+                cluster = f" [{workers} worker(s), {remote.in_flight} in flight]"
+            progress.update(task, advance=1, description=f"{verbs[outcome]} {submission_id}{cluster}")
             if not console.is_terminal and not console.quiet:
                 console.print(f"{verbs[outcome]} {submission_id}: {grade.score:g}/{grade.max_score:g} "
-                              f"({grade.status.value})")
+                              f"({grade.status.value}){cluster}")
 
         grades = grade_batch(submissions, rubric, settings, out, jobs=jobs, force=force, progress=advance,
                              remote=remote)

@@ -35,6 +35,11 @@ JOBQUEUE = ("slurm", "pbs", "sge", "lsf")
 CLUSTER_KINDS = ("local", *JOBQUEUE)
 RESOURCE = "grade"  # the worker resource a grade takes one of
 ALLOWED_FAILURES = 1  # worker deaths a grade may cause and still be retried
+# Dask settings for grading: one death retried, and no sampling profiler in the workers (it reads
+# every thread's stack each 10 ms, CPU the two cores of a grade are short of). An external
+# scheduler and its workers take the same from the environment: DASK_DISTRIBUTED__... (docs/scale.md).
+DASK_CONFIG = {"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+               "distributed.worker.profile.enabled": False}
 MAX_PARCEL = 512 * 2**20  # bytes of files a submission may send to a worker
 # Keys of [tool.grader.cluster] and the dask-jobqueue arguments they set.
 JOBQUEUE_KEYS = {"queue": "queue", "cores": "cores", "memory": "memory", "walltime": "walltime",
@@ -140,6 +145,14 @@ def grade_parcel(parcel: Parcel, rubric: Rubric, settings: RunSettings) -> tuple
         return Grade.from_error(parcel.id, error, rubric.max_score), None
 
 
+def _warm() -> bool:
+    import grader.answers.sheet  # noqa: F401
+    import grader.checks  # noqa: F401
+    import grader.grading  # noqa: F401
+
+    return True
+
+
 def _dask():  # noqa: ANN202
     try:
         import distributed
@@ -154,6 +167,7 @@ class DaskGrader:
 
     client: Any
     cluster: Any = None  # a cluster this grader started (and closes)
+    in_flight: int = 0  # submissions sent and not yet back
 
     @classmethod
     def connect(cls, scheduler: str | None = None, kind: str | None = None, jobs: int = 1,
@@ -162,7 +176,7 @@ class DaskGrader:
         distributed = _dask()
         import dask
 
-        dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES})
+        dask.config.set(DASK_CONFIG)
         cluster = None
         try:
             if scheduler:
@@ -201,6 +215,11 @@ class DaskGrader:
         raise ClusterError(f"no worker offers a '{RESOURCE}' slot ({workers} connected): start workers with "
                            f"`dask worker ADDRESS --nthreads 1 --resources {RESOURCE}=1`")
 
+    def warm(self) -> None:
+        """Import the grading code on every connected worker now, while nothing waits for it,
+        rather than in each worker's first grade."""
+        self.client.run(_warm)
+
     def grade(self, submissions: list[Submission], rubric: Rubric,
               settings: RunSettings) -> Iterator[tuple[Submission, Grade, dict[str, Any] | None]]:
         """Send each submission to the cluster; yield (submission, grade, run record) as each ends."""
@@ -216,8 +235,10 @@ class DaskGrader:
             future = self.client.submit(grade_parcel, parcel, rubric_future, settings_future, pure=False,
                                         resources={RESOURCE: 1}, key=f"grade-{submission.id}-{os.urandom(4).hex()}")
             futures[future] = submission
+        self.in_flight = len(futures)
         for future in distributed.as_completed(futures):
             submission = futures[future]
+            self.in_flight -= 1
             try:
                 grade, run = future.result()
             except distributed.KilledWorker as error:

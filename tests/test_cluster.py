@@ -124,6 +124,12 @@ class LocalDask:
                    "--nthreads", "1", "--resources", "grade=1", "--no-nanny", "--no-dashboard", "--name", name]
         self.workers[name] = self._start(command, env, self.root / f"{name}.log")
 
+    def wait_for_workers(self, count: int) -> None:
+        from distributed import Client
+
+        with Client(scheduler_file=str(self.file), timeout="60s") as client:
+            client.wait_for_workers(count, timeout=120)
+
     def close(self) -> None:
         for process in reversed(self.processes):
             if process.poll() is None:
@@ -156,6 +162,7 @@ def test_a_class_graded_through_a_scheduler_gets_the_local_grades(tmp_path: Path
     dask = LocalDask(tmp_path / "dask", folder)
     try:
         dask.add_worker("w1"), dask.add_worker("w2")
+        dask.wait_for_workers(2)
         remote = _grade(str(folder), "--rubric", str(rubric), "--out", str(tmp_path / "remote"),
                         "--scheduler", str(dask.file))
     finally:
@@ -170,26 +177,31 @@ def test_a_class_graded_through_a_scheduler_gets_the_local_grades(tmp_path: Path
     assert any(any((tmp_path / "dask" / name / "home").rglob("*")) for name in ("w1", "w2"))
 
 
+def _kill_the_grading_worker(dask: LocalDask, root: Path, spared: set[str], timeout: float = 300) -> str:
+    """Wait until a worker not in ``spared`` holds a parcel in its scratch, kill it, return its name."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for name, process in dask.workers.items():
+            if name not in spared and process.poll() is None and any((root / name / "tmp").glob("grade-parcel-*")):
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+                return name
+        time.sleep(0.2)
+    raise AssertionError("no worker started a grade")
+
+
 @pytest.mark.slow
 def test_a_worker_killed_mid_grade_loses_nothing(tmp_path: Path, small_class) -> None:  # noqa: ANN001
     folder, rubric = small_class
     dask = LocalDask(tmp_path / "dask", folder)
     try:
         dask.add_worker("w1"), dask.add_worker("w2")
+        dask.wait_for_workers(2)
         command = [sys.executable, "-m", "grader", "class", str(folder), "--rubric", str(rubric),
                    "--out", str(tmp_path / "out"), "--scheduler", str(dask.file)]
         grading = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                    env={**os.environ, "NO_COLOR": "1"})
-        victim = None
-        deadline = time.monotonic() + 300
-        while victim is None and time.monotonic() < deadline:  # a worker with a grade in its scratch
-            for name in ("w1", "w2"):
-                if any((tmp_path / "dask" / name / "tmp").glob("grade-parcel-*")):
-                    victim = name
-                    break
-            time.sleep(0.2)
-        assert victim is not None, "no worker started a grade"
-        os.killpg(dask.workers[victim].pid, signal.SIGKILL)
+        _kill_the_grading_worker(dask, tmp_path / "dask", spared=set())
         output, _ = grading.communicate(timeout=900)
     finally:
         dask.close()
@@ -198,3 +210,27 @@ def test_a_worker_killed_mid_grade_loses_nothing(tmp_path: Path, small_class) ->
     assert sorted(scores) == ["alice", "bob"]
     assert all(status == "graded" for status, _, _ in scores.values()), scores
     assert "ran 2, rescored 0, reused 0" in output
+
+
+@pytest.mark.slow
+def test_a_submission_that_ends_two_workers_is_a_limit_not_retried_forever(tmp_path: Path, small_class) -> None:  # noqa: ANN001
+    folder, rubric = small_class
+    shutil.rmtree(folder / "bob")
+    dask = LocalDask(tmp_path / "dask", folder)
+    try:
+        dask.add_worker("w1"), dask.add_worker("w2")
+        dask.wait_for_workers(2)
+        command = [sys.executable, "-m", "grader", "class", str(folder), "--rubric", str(rubric),
+                   "--out", str(tmp_path / "out"), "--scheduler", str(dask.file)]
+        grading = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                   env={**os.environ, "NO_COLOR": "1"})
+        first = _kill_the_grading_worker(dask, tmp_path / "dask", spared=set())
+        _kill_the_grading_worker(dask, tmp_path / "dask", spared={first})  # the retry, on the other worker
+        output, _ = grading.communicate(timeout=300)
+    finally:
+        dask.close()
+    assert grading.returncode == 0, output
+    status, score, _ = _scores(tmp_path / "out")["alice"]
+    assert status == "limit" and score == 0
+    saved = json.loads(next((tmp_path / "out").rglob("alice.json")).read_text())
+    assert "ended 2 workers" in saved["grade"]["reason"]
