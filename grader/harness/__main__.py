@@ -1,7 +1,8 @@
 """Child entry point: ``python -m grader.harness CONFIG.json``.
 
 Installs the offline harness, runs the student's script as ``__main__``, and records in the trace
-how it ended. Exit code: the script's own (0 on success, 1 on an exception).
+how it ended. Exit code: the script's own (0 on success, 1 on an exception). The process ends
+without the interpreter's slow teardown (``shared.ending``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from types import TracebackType
 from grader.harness import training
 from grader.harness.trace import Trace
 from grader.shared.budget import HarnessConfig
+from grader.shared.ending import exit_now
 from grader.shared.layout import Scratch
 
 
@@ -91,4 +93,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

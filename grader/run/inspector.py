@@ -153,4 +153,6 @@ def _digest(value: np.ndarray) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    from grader.shared.ending import exit_now
+
+    exit_now(main(sys.argv[1:]))
