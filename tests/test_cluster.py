@@ -130,6 +130,15 @@ class LocalDask:
         with Client(scheduler_file=str(self.file), timeout="60s") as client:
             client.wait_for_workers(count, timeout=120)
 
+    def grade_in_background(self, folder: Path, rubric: Path, out: Path) -> subprocess.Popen:
+        """Two workers joined, then `grade` started on the class through this scheduler."""
+        self.add_worker("w1"), self.add_worker("w2")
+        self.wait_for_workers(2)
+        command = [sys.executable, "-m", "grader", "class", str(folder), "--rubric", str(rubric),
+                   "--out", str(out), "--scheduler", str(self.file)]
+        return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                env={**os.environ, "NO_COLOR": "1"})
+
     def close(self) -> None:
         for process in reversed(self.processes):
             if process.poll() is None:
@@ -195,12 +204,7 @@ def test_a_worker_killed_mid_grade_loses_nothing(tmp_path: Path, small_class) ->
     folder, rubric = small_class
     dask = LocalDask(tmp_path / "dask", folder)
     try:
-        dask.add_worker("w1"), dask.add_worker("w2")
-        dask.wait_for_workers(2)
-        command = [sys.executable, "-m", "grader", "class", str(folder), "--rubric", str(rubric),
-                   "--out", str(tmp_path / "out"), "--scheduler", str(dask.file)]
-        grading = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                   env={**os.environ, "NO_COLOR": "1"})
+        grading = dask.grade_in_background(folder, rubric, tmp_path / "out")
         _kill_the_grading_worker(dask, tmp_path / "dask", spared=set())
         output, _ = grading.communicate(timeout=900)
     finally:
@@ -218,12 +222,7 @@ def test_a_submission_that_ends_two_workers_is_a_limit_not_retried_forever(tmp_p
     shutil.rmtree(folder / "bob")
     dask = LocalDask(tmp_path / "dask", folder)
     try:
-        dask.add_worker("w1"), dask.add_worker("w2")
-        dask.wait_for_workers(2)
-        command = [sys.executable, "-m", "grader", "class", str(folder), "--rubric", str(rubric),
-                   "--out", str(tmp_path / "out"), "--scheduler", str(dask.file)]
-        grading = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                   env={**os.environ, "NO_COLOR": "1"})
+        grading = dask.grade_in_background(folder, rubric, tmp_path / "out")
         first = _kill_the_grading_worker(dask, tmp_path / "dask", spared=set())
         _kill_the_grading_worker(dask, tmp_path / "dask", spared={first})  # the retry, on the other worker
         output, _ = grading.communicate(timeout=300)
