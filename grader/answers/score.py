@@ -16,20 +16,16 @@ MIN_WORDS, MAX_WORDS = 8, 400
 NEAR = 0.6  # share of a phrase's senses a sentence carries for its concept to be nearly stated
 AT_STAKE = 0.3  # share of a question's points nearly stated that calls for a person
 THIN = 0.1  # share of the model answer's senses under which an on-topic answer says too little to trust
-
-
 CONTRADICTED_SHARE = 0.4  # the most an answer that says the idea the wrong way round can earn
 
 
 @dataclass(frozen=True)
 class ConceptHit:
-    """A concept and the sentence that shows it (or, if negated, the sentence that denies it);
-    ``by_meaning`` when only the senses of its words, not one of the phrases, found it."""
+    """A concept and the sentence that shows it (or, if negated, the sentence that denies it)."""
 
     concept: Concept
     sentence: str
     negated: bool
-    by_meaning: bool = False
 
 
 def find_concept(concept: Concept, answer_sentences: Sequence[str], given: frozenset[str] = frozenset()) -> ConceptHit | None:
@@ -44,8 +40,8 @@ def find_concept(concept: Concept, answer_sentences: Sequence[str], given: froze
                 if match is None:
                     continue
                 if not match.negated or concept.any_polarity:
-                    return ConceptHit(concept, sentence, False, by_meaning)
-                denied = denied or ConceptHit(concept, sentence, True, by_meaning)
+                    return ConceptHit(concept, sentence, False)
+                denied = denied or ConceptHit(concept, sentence, True)
     return denied
 
 
@@ -58,8 +54,9 @@ def overlap(answer: str, reference: str) -> float:
 def contradiction(question: QuestionSpec, answer_sentences: Sequence[str]) -> str | None:
     """A sentence that states what the question's ``contradictions`` list as wrong, by a phrase or
     by meaning, if any. Stricter than concepts (a false alarm costs points): the words must stand
-    close together and in the phrase's order, and a statement of what would happen ("if the base were trainable, ...") or of
-    what something is compared with ("than training from scratch") contradicts nothing."""
+    close together and in the phrase's order, and a statement of what would happen ("if the base
+    were trainable, ...") or of what something is compared with ("than training from scratch")
+    contradicts nothing."""
     for sentence in answer_sentences:
         words = stems(sentence)
         units = [unit.text for unit in read(sentence)]
@@ -106,8 +103,9 @@ def score_answer(question: QuestionSpec, text: str) -> AnswerScore:
     if opposite:
         points = min(points, CONTRADICTED_SHARE * question.points)
         flags.append(f"says the idea the wrong way round: \"{opposite[:120]}\"")
-    flags.extend(f"denies \"{hit.concept.name}\": \"{hit.sentence[:100]}\"" for hit in hits
-                 if hit.negated and hit.concept.name not in stated_names)
+    denials = [f"denies \"{hit.concept.name}\": \"{hit.sentence[:100]}\"" for hit in hits
+               if hit.negated and hit.concept.name not in stated_names]
+    flags.extend(denials)
     doubtful = at_stake(question, missing, answer_sentences, given) if question.points else []
     stake = sum(concept.points for concept in doubtful) / question.points if question.points else 0.0
     if stake >= AT_STAKE:
@@ -119,15 +117,17 @@ def score_answer(question: QuestionSpec, text: str) -> AnswerScore:
     if restated:
         notes.append("restates the question")
         points = 0.0
+    # An attempt on the topic that names almost nothing of the rubric or the model answer: the vague
+    # answers, where graders give some credit and the concepts give none, and the ones that say the
+    # idea in words too far from both.
+    thin = (len(words) >= MIN_WORDS and len(stated) <= 1 and not opposite and not restated and bool(question.reference)
+            and bool(senses_of(text) & senses_of(question.prompt))
+            and reference_share(text, question.reference, question.prompt) < THIN)
     if len(words) < MIN_WORDS:
         notes.append(f"very short ({len(words)} words)")
-    elif (len(stated) <= 1 and not opposite and not restated and question.reference
-          and senses_of(text) & senses_of(question.prompt) and reference_share(text, question.reference, question.prompt) < THIN):
-        # An attempt on the topic that names almost nothing of the rubric or the model answer: the
-        # vague answers, where graders give some credit and the concepts give none, and the ones
-        # that say the idea in words too far from both.
+    if thin:
         flags.append("says little the rubric or the model answer name: a person should read it")
-    confidence = 1.0 - stake if not (opposite or len(flags) > (stake >= AT_STAKE)) else min(0.5, 1.0 - stake)
+    confidence = 1.0 - stake if not (opposite or denials or thin) else min(0.5, 1.0 - stake)
     return AnswerScore(
         id=question.id, points=round(points, 2), max_points=question.points, status=AnswerStatus.ANSWERED,
         found=tuple({"concept": hit.concept.name, "sentence": hit.sentence} for hit in stated),
