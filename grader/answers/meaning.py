@@ -139,7 +139,8 @@ def hypothetical(words: list[str], start: int, end: int) -> bool:
 
 @dataclass(frozen=True)
 class MeaningMatch:
-    """A phrase found by meaning: the span of units it covers, and whether the sentence denies it."""
+    """A phrase found by meaning: its first and last unit in the sentence, and whether the sentence
+    denies it."""
 
     start: int
     end: int
