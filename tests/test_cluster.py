@@ -119,7 +119,7 @@ class LocalDask:
         home, tmp = self.root / name / "home", self.root / name / "tmp"
         home.mkdir(parents=True), tmp.mkdir(parents=True)
         env = {**self.env, "HOME": str(home), "TMPDIR": str(tmp), "XDG_CACHE_HOME": str(home / ".cache")}
-        command = ["bwrap", "--dev-bind", "/", "/", "--tmpfs", str(self.hidden), "--",
+        command = ["bwrap", "--dev-bind", "/", "/", "--tmpfs", str(self.hidden), "--die-with-parent", "--",
                    str(Path(sys.executable).parent / "dask"), "worker", "--scheduler-file", str(self.file),
                    "--nthreads", "1", "--resources", "grade=1", "--no-nanny", "--no-dashboard", "--name", name]
         self.workers[name] = self._start(command, env, self.root / f"{name}.log")
