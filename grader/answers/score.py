@@ -106,7 +106,9 @@ def score_answer(question: QuestionSpec, text: str) -> AnswerScore:
     denials = [f"denies \"{hit.concept.name}\": \"{hit.sentence[:100]}\"" for hit in hits
                if hit.negated and hit.concept.name not in stated_names]
     flags.extend(denials)
-    doubtful = at_stake(question, missing, answer_sentences, given) if question.points else []
+    # A sentence that says the idea the wrong way round is near its concept by construction: not a doubt.
+    others = [sentence for sentence in answer_sentences if sentence != opposite]
+    doubtful = at_stake(question, missing, others, given) if question.points else []
     stake = sum(concept.points for concept in doubtful) / question.points if question.points else 0.0
     if stake >= AT_STAKE:
         flags.append("nearly states " + ", ".join(f"\"{concept.name}\"" for concept in doubtful)
