@@ -300,6 +300,8 @@ def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weigh
     if not found.submissions:
         raise click.UsageError(f"no submissions found in {folder}")
     if student:
+        if scheduler or cluster:
+            console.print("[yellow]--student grades one student here, not on the cluster[/]")
         chosen = find_student(student, found.submissions)
         sys.exit(_grade_one_student(chosen, rubric, settings, out, force, console))
     if scheduler and cluster:

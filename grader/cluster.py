@@ -183,6 +183,9 @@ class DaskGrader:
                 target: Any = scheduler
                 if Path(scheduler).is_file():
                     return cls(distributed.Client(scheduler_file=scheduler, timeout="30s"))
+                if "://" not in scheduler and (scheduler.endswith(".json") or "/" in scheduler):
+                    raise ClusterError(f"--scheduler {scheduler}: no such scheduler file (an address looks like "
+                                       "tcp://host:8786)")
             elif kind == "local":
                 cluster = target = distributed.LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
                                                             resources={RESOURCE: 1}, dashboard_address=None)
@@ -191,7 +194,7 @@ class DaskGrader:
             else:
                 raise ClusterError(f"unknown cluster kind {kind!r}; choose one of {', '.join(CLUSTER_KINDS)}")
             return cls(distributed.Client(target, timeout="30s"), cluster)
-        except (OSError, TimeoutError) as error:
+        except (OSError, TimeoutError, ValueError) as error:
             if cluster is not None:
                 cluster.close()
             raise ClusterError(f"cannot reach the Dask scheduler {scheduler or kind}: {error}") from None

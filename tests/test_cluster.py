@@ -75,6 +75,16 @@ def test_a_cluster_flag_without_dask_names_the_extra(monkeypatch) -> None:  # no
         cluster.DaskGrader.connect(kind="local")
 
 
+@pytest.mark.parametrize("address", ["/tmp/no-such-scheduler.json", "scheduler.json", "not an address"])
+def test_a_bad_scheduler_is_one_clear_error(tmp_path: Path, address: str) -> None:
+    folder = _class(tmp_path / "class", {"alice": "tutorial"})
+    result = subprocess.run([sys.executable, "-m", "grader", "class", str(folder), "--out", str(tmp_path / "out"),
+                             "--scheduler", address], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "scheduler" in result.stderr and address in result.stderr
+    assert not (tmp_path / "out" / "results.json").exists()
+
+
 def test_unknown_job_queue_settings_are_named(monkeypatch) -> None:  # noqa: ANN001
     with pytest.raises(ClusterError, match="walltme"):
         cluster._jobqueue_cluster("slurm", 1, {"walltme": "01:00:00"})
