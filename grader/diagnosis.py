@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from grader.evidence import Evidence, Phase, output_activation
+from grader.families import DEFAULT_BASE, InputConvention, convention_of
 
 
 @dataclass(frozen=True)
@@ -22,16 +23,21 @@ class Cause:
     fix: str
 
 
-def input_range_cause(statistics: dict[str, float] | None, evidence: Evidence) -> Cause | None:
-    """What the statistics of the base's inputs say about the student's preprocessing."""
+def input_range_cause(statistics: dict[str, float] | None, evidence: Evidence, base: str = DEFAULT_BASE,
+                      convention: InputConvention | None = None) -> Cause | None:
+    """What the statistics of the base's inputs say about the student's preprocessing, for a base
+    whose weights expect ``convention`` (MobileNetV2's [-1, 1] when not given). The causes named
+    here are those of the [-1, 1] family; for the others the check says what the base expects."""
     if not statistics:
         return None
     low, high, std = statistics["min"], statistics["max"], statistics["std"]
+    if convention is not None and convention.name != "tf":
+        return _flat_input(std)
     if high <= -0.9 and low >= -1.01:
         return Cause("double_scaling",
                      f"images are scaled twice{_scaling_lines(evidence)}: pixels divided by 255 and then mapped "
                      f"to [-1, 1] again reach the base squeezed into [{low:.3f}, {high:.3f}], so every image "
-                     "looks the same grey to MobileNetV2 and the model stays at chance (accuracy about 0.50)",
+                     f"looks the same grey to {base} and the model stays at chance (accuracy about 0.50)",
                      "Scale once: remove rescale=1./255 (or Rescaling(1./255)) and keep preprocess_input (or "
                      "Rescaling(1./127.5, offset=-1)), which maps 0..255 to [-1, 1].")
     if max(abs(low), abs(high)) <= 0.01:
@@ -39,15 +45,21 @@ def input_range_cause(statistics: dict[str, float] | None, evidence: Evidence) -
                      f"images are scaled twice{_scaling_lines(evidence)}: mapped to [-1, 1] and then divided by "
                      f"255, they reach the base squeezed into [{low:.4f}, {high:.4f}]",
                      "Scale once: keep preprocess_input and remove rescale=1./255.")
+    how = convention.how if convention else "tf.keras.applications.mobilenet_v2.preprocess_input"
     if low >= -0.01 and high <= 1.01 and high > 0.5:
         return Cause("unit_range", f"images reach the base in [0, 1] (min {low:.2f}, max {high:.2f}), but "
-                     "MobileNetV2 was trained on [-1, 1]: half of the range it expects is never used",
-                     "Use tf.keras.applications.mobilenet_v2.preprocess_input on 0..255 images (or "
+                     f"{base} was trained on [-1, 1]: half of the range it expects is never used",
+                     f"Use {how.split(' (or')[0]} on 0..255 images (or "
                      "Rescaling(1./127.5, offset=-1)) instead of dividing by 255.")
     if high > 2.0:
-        return Cause("raw_pixels", f"raw pixels reach the base (values up to {high:.0f}): MobileNetV2 expects "
+        return Cause("raw_pixels", f"raw pixels reach the base (values up to {high:.0f}): {base} expects "
                      "[-1, 1] and its activations saturate on 0..255 input",
                      "Apply preprocess_input (or Rescaling(1./127.5, offset=-1)) before the base.")
+    return _flat_input(std)
+
+
+def _flat_input(std: float) -> Cause | None:
+    """Inputs that barely vary, whatever range the base expects."""
     if std < 0.05:
         return Cause("flat_input", f"the images entering the base barely vary (std {std:.3f})",
                      "Check the preprocessing: something scales the images towards a constant.")
@@ -70,14 +82,15 @@ def training_causes(evidence: Evidence, phase: Phase) -> list[Cause]:
     application = evidence.application() or {}
     if application.get("weights", {}).get("kind") == "none":
         causes.append(Cause("random_base", "the base has random weights (weights=None): a randomly initialised "
-                            "MobileNetV2 passes no signal, its activations vanish within a few blocks",
+                            f"{convention_of(application.get('architecture'))[0]} passes no signal, its activations "
+                            "vanish within a few blocks",
                             "Build the base with weights='imagenet'."))
     if application.get("effective", {}).get("include_top") is True:
         causes.append(Cause("include_top", "the base keeps its ImageNet classifier (include_top=True): the head "
                             "sees 1000 class probabilities of ImageNet's classes instead of image features",
                             "Build the base with include_top=False and pool its feature maps."))
     statistics = _first(phase.end.get("input_statistics") if phase.end else None)
-    cause = input_range_cause(statistics, evidence)
+    cause = input_range_cause(statistics, evidence, *convention_of(application.get("architecture")))
     if cause is not None:
         causes.append(cause)
     causes.extend(loss_output_causes(evidence, phase))

@@ -141,3 +141,31 @@ def test_points_follow_the_rubric_and_source_only_verdicts_earn_half(recorded, r
         assert check.max_points == weights[check.id]
         assert check.points == (check.max_points * (0.5 if "is written" in check.message else 1.0)
                                 if check.status is CheckStatus.PASS else 0.0)
+
+
+def _with_inputs(low: float, high: float, std: float) -> Edit:
+    """Every fit records these statistics of the base's inputs."""
+    def edit(event: dict[str, Any]) -> None:
+        for name in event.get("input_statistics") or {}:
+            event["input_statistics"][name] = {"min": low, "max": high, "mean": (low + high) / 2, "std": std,
+                                               "values": 1000.0}
+    return edit
+
+
+@pytest.mark.parametrize(("architecture", "low", "high", "std", "passes", "said"), [
+    # Each family's own preprocessing passes; another family's is named with the right function.
+    ("ResNet50", -123.68, 151.06, 60.0, True, "as ResNet50 expects"),
+    ("ResNet50", -1.0, 1.0, 0.5, False, "resnet50.preprocess_input"),
+    ("EfficientNetB0", 0.0, 255.0, 60.0, True, "as EfficientNetB0 expects"),
+    ("EfficientNetB0", -1.0, 1.0, 0.5, False, "remove your own scaling"),
+    ("DenseNet121", -2.1, 2.6, 1.0, True, "as DenseNet121 expects"),
+    ("InceptionV3", 0.0, 1.0, 0.3, False, "InceptionV3 was trained on [-1, 1]"),
+    ("InceptionV3", -1.0, 1.0, 0.5, True, "as InceptionV3 expects"),
+])
+def test_input_range_knows_what_each_family_expects(recorded, rubric, architecture: str, low: float, high: float,  # noqa: ANN001
+                                                     std: float, passes: bool, said: str) -> None:
+    evidence = _derived(recorded, "tutorial", ("application", EVERY, _set(architecture=architecture)),
+                        ("fit", EVERY, _with_inputs(low, high, std)))
+    check = _verdicts(evidence, rubric)["input.range"]
+    assert (check.status is CheckStatus.PASS) is passes, check.message
+    assert said in check.message + " " + check.hint

@@ -1,4 +1,5 @@
-"""Check on preprocessing: the tensors entering the base span about [-1, 1]."""
+"""Check on preprocessing: the tensors entering the base span the range its family's weights expect
+([-1, 1] for MobileNetV2; ``grader.families`` for the others)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from grader.checks.registry import Verdict, failed, passed, register, undecided
 from grader.diagnosis import input_range_cause
 from grader.evidence import Evidence
+from grader.families import convention_of, spans_expected
 
 
 def base_input_statistics(evidence: Evidence) -> dict[str, float] | None:
@@ -19,19 +21,21 @@ def base_input_statistics(evidence: Evidence) -> dict[str, float] | None:
     return None
 
 
-@register("input.range", "the tensors entering the base span about [-1, 1]", params={"tolerance": 0.1})
+@register("input.range", "the tensors entering the base span the range its weights expect ([-1, 1] for MobileNetV2)",
+          params={"tolerance": 0.1})
 def input_range(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
     statistics = base_input_statistics(evidence)
     if statistics is None:
         return undecided("no training batch reached the base, so its inputs could not be measured"
                          + evidence.crash_note())
     low, high = statistics["min"], statistics["max"]
-    slack = params["tolerance"]
+    base, convention = convention_of((evidence.application() or {}).get("architecture"))
     shown = {key: round(value, 4) for key, value in statistics.items()}
-    if low >= -1 - slack and high <= 1 + slack and high - low >= 2 * (1 - slack) - 0.5:
-        return passed(f"inputs to the base span [{low:.2f}, {high:.2f}], as MobileNetV2 expects", statistics=shown)
-    cause = input_range_cause(statistics, evidence)
+    if spans_expected(low, high, convention, params["tolerance"]):
+        return passed(f"inputs to the base span [{low:.2f}, {high:.2f}], as {base} expects", statistics=shown)
+    cause = input_range_cause(statistics, evidence, base, convention)
     if cause is not None:
         return failed(cause.explanation, cause.fix, statistics=shown, cause=cause.id)
-    return failed(f"inputs to the base span [{low:.2f}, {high:.2f}], not about [-1, 1]",
-                  "Apply mobilenet_v2.preprocess_input to 0..255 images before the base.", statistics=shown)
+    return failed(f"inputs to the base span [{low:.2f}, {high:.2f}], not {convention.expects} as {base} expects",
+                  f"Prepare 0..255 images with {convention.how} before the base.", statistics=shown,
+                  expected=convention.name)
