@@ -30,7 +30,8 @@ BIN = Path(sys.executable).parent
 
 def _grade(folder: Path, out: Path, *extra: str) -> tuple[float, float, float]:
     """Wall seconds of one ``grade`` command: in all, before grading starts (the line "grading N
-    submission(s)": the parent's start-up and, on a cluster, connecting and warming the workers),
+    submission(s)", or on a cluster the line "cluster ...": the parent's start-up, connecting and
+    warming the workers),
     and after the last submission is graded (reports, closing the cluster)."""
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-m", "grader", "class", str(folder), "--out", str(out), "--force",
@@ -41,6 +42,8 @@ def _grade(folder: Path, out: Path, *extra: str) -> tuple[float, float, float]:
     for line in process.stdout:  # type: ignore[union-attr]
         lines.append(line)
         if line.startswith("grading ") and not ready:
+            ready = time.perf_counter() - started
+        if line.startswith("cluster "):  # connected and warmed, once the first submission needs it
             ready = time.perf_counter() - started
         if line.startswith("graded "):
             last = time.perf_counter() - started

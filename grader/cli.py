@@ -407,20 +407,10 @@ def _grade_one_student(submission, rubric, settings, out: Path, force: bool, con
 
 
 def _remote(scheduler: str | None, cluster: str | None, jobs: int, console):  # noqa: ANN001, ANN202
-    """Connect to the Dask cluster asked for, and wait until it offers a grade slot."""
-    from grader.cluster import DaskGrader
+    """The Dask cluster asked for, connected (and waited for) only once something needs to run."""
+    from grader.cluster import OnDemand
 
-    options = project_defaults().get("cluster_options", {})
-    remote = DaskGrader.connect(scheduler, cluster, jobs, options)
-    try:
-        slots = remote.wait_for_slots()
-        remote.warm()
-    except GraderError:
-        remote.close()
-        raise
-    workers, _ = remote.workers()
-    console.print(f"cluster {scheduler or cluster}: {workers} worker(s), {slots} grade slot(s)")
-    return remote
+    return OnDemand(scheduler, cluster, jobs, project_defaults().get("cluster_options", {}), console.print)
 
 
 def _run_batch(submissions, rubric, settings, out: Path, jobs: int, force: bool, console,  # noqa: ANN001, ANN202

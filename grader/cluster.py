@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import socket
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -259,6 +259,42 @@ class DaskGrader:
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+
+
+@dataclass
+class OnDemand:
+    """A ``DaskGrader`` connected only when there is something to run: a rerun that reuses or
+    rescores every result starts no cluster and submits no job to a queue."""
+
+    scheduler: str | None
+    kind: str | None
+    jobs: int
+    options: Mapping[str, Any]
+    announce: Callable[[str], None]
+    grader: DaskGrader | None = None
+
+    def grade(self, submissions: list[Submission], rubric: Rubric,
+              settings: RunSettings) -> Iterator[tuple[Submission, Grade, dict[str, Any] | None]]:
+        if not submissions:
+            return
+        if self.grader is None:
+            self.grader = DaskGrader.connect(self.scheduler, self.kind, self.jobs, self.options)
+            slots = self.grader.wait_for_slots()
+            self.grader.warm()
+            workers, _ = self.grader.workers()
+            self.announce(f"cluster {self.scheduler or self.kind}: {workers} worker(s), {slots} grade slot(s)")
+        yield from self.grader.grade(submissions, rubric, settings)
+
+    @property
+    def in_flight(self) -> int:
+        return self.grader.in_flight if self.grader else 0
+
+    def workers(self) -> tuple[int, int]:
+        return self.grader.workers() if self.grader else (0, 0)
+
+    def close(self) -> None:
+        if self.grader is not None:
+            self.grader.close()
 
 
 def _jobqueue_cluster(kind: str, jobs: int, options: Mapping[str, Any]):  # noqa: ANN202

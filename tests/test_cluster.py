@@ -243,3 +243,15 @@ def test_a_submission_that_ends_two_workers_is_a_limit_not_retried_forever(tmp_p
     assert status == "limit" and score == 0
     saved = json.loads(next((tmp_path / "out").rglob("alice.json")).read_text())
     assert "ended 2 workers" in saved["grade"]["reason"]
+
+
+def test_a_rerun_with_nothing_to_run_starts_no_cluster(monkeypatch) -> None:  # noqa: ANN001
+    def refuse(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("connected with nothing to grade")
+
+    monkeypatch.setattr(cluster.DaskGrader, "connect", refuse)
+    said: list[str] = []
+    remote = cluster.OnDemand(None, "slurm", 4, {}, said.append)
+    assert list(remote.grade([], None, None)) == [] and said == []  # type: ignore[arg-type]
+    assert remote.workers() == (0, 0) and remote.in_flight == 0
+    remote.close()
