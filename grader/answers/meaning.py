@@ -12,6 +12,7 @@ sharing a sense close together. Negation is a unit too ("not", "never", "stop", 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -88,40 +89,30 @@ class Unit:
 _STOP_STEMS = frozenset(norm(word) for word in STOPWORDS)
 
 
-def _longest_match(words: list[str], start: int, table: dict[tuple[str, ...], object]) -> int:
-    for length in range(min(_LONGEST, len(words) - start), 0, -1):
-        if tuple(words[start:start + length]) in table:
-            return length
-    return 0
+def _chunks(words: list[str], table: Mapping[tuple[str, ...], object]) -> Iterator[tuple[tuple[str, ...], bool]]:
+    """``words`` cut into the longest expressions ``table`` knows (True) and single words (False)."""
+    position = 0
+    while position < len(words):
+        for length in range(min(_LONGEST, len(words) - position), 0, -1):
+            key = tuple(words[position:position + length])
+            if key in table:
+                yield key, True
+                break
+        else:
+            key = (words[position],)
+            yield key, False
+        position += len(key)
 
 
 @cache
 def read(text: str) -> tuple[Unit, ...]:
-    """A sentence (or phrase) read into units with their senses."""
+    """A sentence (or phrase) read into units with their senses: rewrites first ("unchanged" ->
+    "not change"), then the thesaurus's expressions; a word it does not know is its own sense."""
     book = thesaurus()
-    words: list[str] = []
-    folded = [norm(word) for word in tokens(text)]
-    position = 0
-    while position < len(folded):
-        length = _longest_match(folded, position, book.rewrites)  # type: ignore[arg-type]
-        if length:
-            words.extend(book.rewrites[tuple(folded[position:position + length])])
-            position += length
-        else:
-            words.append(folded[position])
-            position += 1
-    units = []
-    position = 0
-    while position < len(words):
-        length = _longest_match(words, position, book.senses)  # type: ignore[arg-type]
-        if length:
-            key = tuple(words[position:position + length])
-            units.append(Unit(" ".join(key), book.senses[key]))
-            position += length
-        else:
-            units.append(Unit(words[position], frozenset({words[position]})))
-            position += 1
-    return tuple(units)
+    words = [word for key, known in _chunks([norm(word) for word in tokens(text)], book.rewrites)
+             for word in (book.rewrites[key] if known else key)]
+    return tuple(Unit(" ".join(key), book.senses[key] if known else frozenset(key))
+                 for key, known in _chunks(words, book.senses))
 
 
 def words_of(text: str) -> frozenset[str]:
