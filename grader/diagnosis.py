@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from grader.evidence import Evidence, Phase, output_activation
-from grader.families import DEFAULT_BASE, InputConvention, convention_of
+from grader.families import CONVENTIONS, DEFAULT_BASE, InputConvention, convention_of
 
 
 @dataclass(frozen=True)
@@ -24,14 +24,14 @@ class Cause:
 
 
 def input_range_cause(statistics: dict[str, float] | None, evidence: Evidence, base: str = DEFAULT_BASE,
-                      convention: InputConvention | None = None) -> Cause | None:
+                      convention: InputConvention = CONVENTIONS[DEFAULT_BASE]) -> Cause | None:
     """What the statistics of the base's inputs say about the student's preprocessing, for a base
-    whose weights expect ``convention`` (MobileNetV2's [-1, 1] when not given). The causes named
-    here are those of the [-1, 1] family; for the others the check says what the base expects."""
+    whose weights expect ``convention`` (MobileNetV2's [-1, 1] by default). The causes named here
+    are those of the [-1, 1] family; for the others the check says what the base expects."""
     if not statistics:
         return None
     low, high, std = statistics["min"], statistics["max"], statistics["std"]
-    if convention is not None and convention.name != "tf":
+    if convention.name != "tf":
         return _flat_input(std)
     if high <= -0.9 and low >= -1.01:
         return Cause("double_scaling",
@@ -45,11 +45,10 @@ def input_range_cause(statistics: dict[str, float] | None, evidence: Evidence, b
                      f"images are scaled twice{_scaling_lines(evidence)}: mapped to [-1, 1] and then divided by "
                      f"255, they reach the base squeezed into [{low:.4f}, {high:.4f}]",
                      "Scale once: keep preprocess_input and remove rescale=1./255.")
-    how = convention.how if convention else "tf.keras.applications.mobilenet_v2.preprocess_input"
     if low >= -0.01 and high <= 1.01 and high > 0.5:
         return Cause("unit_range", f"images reach the base in [0, 1] (min {low:.2f}, max {high:.2f}), but "
                      f"{base} was trained on [-1, 1]: half of the range it expects is never used",
-                     f"Use {how.split(' (or')[0]} on 0..255 images (or "
+                     f"Use {convention.function} on 0..255 images (or "
                      "Rescaling(1./127.5, offset=-1)) instead of dividing by 255.")
     if high > 2.0:
         return Cause("raw_pixels", f"raw pixels reach the base (values up to {high:.0f}): {base} expects "

@@ -26,16 +26,23 @@ class InputConvention:
     low: float
     high: float
     expects: str  # in words, for messages
-    how: str  # what to call (or not) on 0..255 images
+    function: str | None  # the preprocess_input to call on 0..255 images; None: the model rescales inside
 
     @property
     def width(self) -> float:
         return self.high - self.low
 
+    @property
+    def hint(self) -> str:
+        """What to do to 0..255 images before the base."""
+        if self.function is None:
+            return "Feed 0..255 images to the base, which rescales inside the model: remove your own scaling."
+        also = " (or Rescaling(1./127.5, offset=-1))" if self.name == "tf" else ""
+        return f"Prepare 0..255 images with {self.function}{also} before the base."
+
 
 def _tf(module: str) -> InputConvention:
-    return InputConvention("tf", -1.0, 1.0, "[-1, 1]",
-                           f"tf.keras.applications.{module}.preprocess_input (or Rescaling(1./127.5, offset=-1))")
+    return InputConvention("tf", -1.0, 1.0, "[-1, 1]", f"tf.keras.applications.{module}.preprocess_input")
 
 
 def _caffe(module: str) -> InputConvention:
@@ -45,8 +52,7 @@ def _caffe(module: str) -> InputConvention:
 
 _TORCH = InputConvention("torch", -2.118, 2.64, "[0, 1] standardised with ImageNet's mean and deviation "
                          "(about -2.1 to 2.6)", "tf.keras.applications.densenet.preprocess_input")
-_RAW = InputConvention("raw", 0.0, 255.0, "0..255 (it rescales inside the model)",
-                       "nothing: feed 0..255 images and remove your own scaling")
+_RAW = InputConvention("raw", 0.0, 255.0, "0..255 (it rescales inside the model)", None)
 
 CONVENTIONS: dict[str, InputConvention] = {
     "MobileNet": _tf("mobilenet"), "MobileNetV2": _tf("mobilenet_v2"), "InceptionV3": _tf("inception_v3"),

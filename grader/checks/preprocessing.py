@@ -37,5 +37,5 @@ def input_range(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
     if cause is not None:
         return failed(cause.explanation, cause.fix, statistics=shown, cause=cause.id)
     return failed(f"inputs to the base span [{low:.2f}, {high:.2f}], not {convention.expects} as {base} expects",
-                  f"Prepare 0..255 images with {convention.how} before the base.", statistics=shown,
+                  convention.hint, statistics=shown,
                   expected=convention.name)
