@@ -161,6 +161,24 @@ def test_what_would_happen_is_not_a_contradiction(questions) -> None:  # noqa: A
     assert "wrong way round" in score_answer(questions["q2"], backwards).reason
 
 
+def test_what_the_head_does_is_no_contradiction_of_what_the_base_does(questions) -> None:  # noqa: ANN001
+    # The lab's contradictions say the base trains; said of the new head, the same words are right.
+    head = "Freezing keeps the base as it is: only the head's weights change while the head is trained."
+    assert "wrong way round" not in score_answer(questions["q3"], head).reason
+    base = "Freezing keeps the head as it is: only the base weights change during the first phase."
+    assert "wrong way round" in score_answer(questions["q3"], base).reason
+
+
+def test_a_negation_that_is_the_subject_reaches_its_verb() -> None:
+    from grader.answers.meaning import find_meaning
+    sentence = "None of the 2.2 million parameters in MobileNetV2 get updated by the optimizer."
+    assert not find_meaning("not updated", sentence).negated
+    assert find_meaning("updated", sentence).negated
+    # A plain negation still reaches only the words just before it.
+    plain = "We did not expect that after ten epochs on the small dataset the weights got updated."
+    assert not find_meaning("updated", plain).negated
+
+
 def test_a_thin_on_topic_answer_is_flagged_and_a_clear_one_is_not(questions) -> None:  # noqa: ANN001
     thin = score_answer(questions["q3"], "Freezing is important for transfer learning to work properly, otherwise it is bad.")
     assert thin.points == 0 and thin.needs_review and thin.confidence < 1

@@ -20,6 +20,9 @@ from importlib import resources
 from grader.answers.text import NEGATIONS, STOPWORDS, stem, tokens
 
 NOT = "not"
+NONE = "none"  # a negation that is the subject ("none of its weights ... get updated"): it reaches its verb
+# Words that deny the subject they stand for, and so the clause's verb however far it is.
+_QUANTIFIERS = frozenset({"none", "nothing", "neither", "nobody"})
 # Words that deny what follows them, beside the negations proper.
 _DENIERS = frozenset({"stop", "prevent", "avoid", "instead", "rather", "block", "unable"})
 # Before a statement, these make it what would happen, or what it is compared with: "if the base
@@ -40,6 +43,8 @@ _LONGEST = 4  # words in the longest expression
 
 def norm(word: str) -> str:
     """A word folded to its lemma-like stem: "kept" -> "keep", "updated" -> "updat"."""
+    if word in _QUANTIFIERS:
+        return NONE
     if word in NEGATIONS or word in _DENIERS:
         return NOT
     return stem(_IRREGULAR.get(word, word))
@@ -79,7 +84,7 @@ class Unit:
 
     @property
     def negates(self) -> bool:
-        return self.text == NOT
+        return self.text in (NOT, NONE)
 
     @property
     def content(self) -> bool:
@@ -165,7 +170,8 @@ def find_meaning(phrase: str, sentence: str, given: frozenset[str] = frozenset()
             continue
         start, end = min(chosen), max(chosen)
         around = units[max(0, start - window):end + 1]
-        negated = sum(unit.negates for unit in around) % 2 == 1
+        subject = units[max(0, start - _CLAUSE * 2):max(0, start - window)]
+        negated = (sum(unit.negates for unit in around) + sum(unit.text == NONE for unit in subject)) % 2 == 1
         match = MeaningMatch(start, end, negated != phrase_negates)
         if best is None or (best.negated and not match.negated):
             best = match

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from grader.answers.meaning import find_meaning, hypothetical, near_share, read, reference_share, senses_of, words_of
+from grader.answers.meaning import Unit, find_meaning, hypothetical, near_share, read, reference_share, senses_of, words_of
 from grader.answers.text import content_stems, find_phrase, sentences, stems, tokens
 from grader.results import AnswerScore, AnswerStatus
 from grader.rubric import Concept, QuestionSpec
@@ -58,16 +58,28 @@ def contradiction(question: QuestionSpec, answer_sentences: Sequence[str]) -> st
     were trainable, ...") or of what something is compared with ("than training from scratch")
     contradicts nothing."""
     for sentence in answer_sentences:
+        plain = tokens(sentence)
         words = stems(sentence)
-        units = [unit.text for unit in read(sentence)]
+        read_units = read(sentence)
+        units = [unit.text for unit in read_units]
         for phrase in question.contradictions:
             exact = find_phrase(phrase, words, max_gap=1)
-            if exact is not None and not exact.negated and not hypothetical(words, exact.start, exact.end):
+            if (exact is not None and not exact.negated and not hypothetical(words, exact.start, exact.end)
+                    and not said_of_head(phrase, read(" ".join(plain[max(0, exact.start - 2):exact.start])))):
                 return sentence
             meant = find_meaning(phrase, sentence, slack=1, least=2, ordered=True)
-            if meant is not None and not meant.negated and not hypothetical(units, meant.start, meant.end + 1):
+            if (meant is not None and not meant.negated and not hypothetical(units, meant.start, meant.end + 1)
+                    and not said_of_head(phrase, read_units[max(0, meant.start - 2):meant.start])):
                 return sentence
     return None
+
+
+def said_of_head(phrase: str, before: Sequence[Unit]) -> bool:
+    """Whether a statement the phrase calls wrong is said of the new head ("only the head's weights
+    change"), which is where it is right: the lab's contradictions are about what the base does.
+    A phrase that itself names the head ("the head is frozen") is never excused."""
+    return (not any("head" in unit.senses for unit in read(phrase))
+            and any("head" in unit.senses for unit in before))
 
 
 _EXCERPT = 600  # characters of a flagged answer kept for its reviewer
