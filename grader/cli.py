@@ -211,6 +211,7 @@ def check(file: Path, answers: Path | None, rubric_path: Path | None, data: Path
     from grader.discover import ANSWER_SUFFIXES, CODE_SUFFIXES, folder_submission
 
     rubric = load_rubric(rubric_path)
+    _rubric_notes(rubric, quiet or json_out == "-")
     if file.is_dir():  # a folder: its code file, chosen as class grading chooses it
         found = folder_submission(file, rubric.code_file)
         if found is None or found.code is None:
@@ -291,6 +292,7 @@ def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weigh
     from grader.view import views_of
 
     rubric = load_rubric(rubric_path)
+    _rubric_notes(rubric, quiet or json_out == "-")
     settings = _settings(rubric.budget, timeout, data, weights, isolation)
     console = _console(json_out == "-", quiet)
     folder = _intake(folder, out, console)
@@ -598,6 +600,13 @@ def reference(data: Path | None, out: Path, initial_epochs: int, fine_tune_epoch
     sys.exit(subprocess.call(command))
 
 
+def _rubric_notes(rubric, quiet: bool) -> None:  # noqa: ANN001
+    """What the instructor should change in the rubric file (old check ids), on standard error."""
+    if not quiet:
+        for note in rubric.notes:
+            click.echo(f"rubric note: {note}", err=True)
+
+
 @main.group()
 def rubric() -> None:
     """Work with rubric files."""
@@ -619,6 +628,9 @@ def rubric_validate(path: Path) -> None:
     click.echo(f"{path}: valid. {loaded.name}: {len(loaded.checks)} checks ({code_points:g} points), "
                f"{len(loaded.questions)} questions ({loaded.max_score - code_points:g} points), "
                f"{loaded.max_score:g} in all.")
+    click.echo(f"lab: {loaded.lab.summary}")
+    for note in loaded.notes:
+        click.echo(f"note: {note}")
 
 
 def run() -> None:

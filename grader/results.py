@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.shared.jsonable import jsonable
+from grader.shared.renamed import current_id
 
 
 class RunStatus(str, Enum):
@@ -171,7 +172,7 @@ class CheckResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckResult:
-        return cls(data["id"], CheckStatus(data["status"]), data["points"], data["max_points"], data["message"],
+        return cls(current_id(data["id"]), CheckStatus(data["status"]), data["points"], data["max_points"], data["message"],
                    data.get("hint", ""), data.get("evidence", {}), Location.from_dict(data.get("location")),
                    data.get("override"))
 

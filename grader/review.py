@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.answers.similarity import SimilarPair
+from grader.shared.renamed import current_id
 from grader.atomic import write_text
 from grader.errors import GraderError
 from grader.results import Grade, GradeStatus
@@ -63,7 +64,8 @@ def load_overrides(out: Path) -> dict[tuple[str, str], Override]:
             raise OverrideError(f"{path}, line {number}: points must be a number. Received: {row.get('points')!r}") from None
         if not row.get("student") or not row.get("item"):
             raise OverrideError(f"{path}, line {number}: student and item are required. Received: {dict(row)}")
-        found[(row["student"], row["item"])] = Override(row["student"], row["item"], points, row.get("comment") or "",
+        item = current_id(row["item"])  # a decision on a check renamed since it was made still holds
+        found[(row["student"], item)] = Override(row["student"], item, points, row.get("comment") or "",
                                                         row.get("who") or "", row.get("when") or "",
                                                         row.get("fingerprint") or "")
     return found
@@ -75,6 +77,7 @@ def record_override(out: Path, grades: Sequence[Grade], student: str, item: str,
     grade = next((g for g in grades if g.id == student), None)
     if grade is None:
         raise OverrideError(f"no graded student {student!r} in {out}; graded: {', '.join(g.id for g in grades)}")
+    item = current_id(item)
     _check(grade, item, points)
     override = Override(student, item, points, comment, getpass.getuser(),
                         datetime.now(timezone.utc).isoformat(timespec="seconds"), fingerprint)

@@ -11,6 +11,7 @@ import traceback
 from grader.checks import REGISTRY
 from grader.checks.registry import Verdict, failed, undecided
 from grader.evidence import Evidence
+from grader.lab import Lab
 from grader.results import CheckResult, CheckStatus
 from grader.rubric import CheckSpec, Rubric
 
@@ -41,7 +42,7 @@ def score_checks(evidence: Evidence, rubric: Rubric) -> tuple[CheckResult, ...]:
             else:
                 spec = specs.get(check_id)
                 params = spec.params if spec else definition.params
-                verdicts[check_id] = _run_check(definition.function, evidence, params)
+                verdicts[check_id] = _run_check(definition.function, evidence, params, rubric.lab)
         return verdicts[check_id]
 
     return tuple(_weigh(spec, decide(spec.id)) for spec in rubric.checks)
@@ -56,9 +57,9 @@ def _syntax_error(evidence: Evidence) -> Verdict | None:
                   location=evidence.location(evidence.events("exception")[0]))
 
 
-def _run_check(function, evidence: Evidence, params) -> Verdict:  # noqa: ANN001 - a registered check
+def _run_check(function, evidence: Evidence, params, lab: Lab) -> Verdict:  # noqa: ANN001 - a registered check
     try:
-        return function(evidence, params)
+        return function(evidence, params, lab)
     except Exception as error:  # noqa: BLE001 - a grader bug must not stop the batch
         where = traceback.extract_tb(error.__traceback__)[-1]
         return undecided(f"the grader could not decide this check ({type(error).__name__}: {error} "

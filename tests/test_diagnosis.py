@@ -49,7 +49,7 @@ def _not_learning(event: dict[str, Any]) -> None:
 
 def test_another_architecture_fails_the_base_check(recorded, rubric) -> None:  # noqa: ANN001
     evidence = _derived(recorded, "tutorial", ("application", 0, _set(architecture="ResNet50")))
-    check = _verdicts(evidence, rubric)["base.mobilenetv2"]
+    check = _verdicts(evidence, rubric)["base.architecture"]
     assert check.status is CheckStatus.FAIL and "ResNet50" in check.message
 
 

@@ -31,12 +31,12 @@ FLAWED: dict[str, dict[str, str]] = {
     "training_commented_out": NO_TRAINING,
     "plot_only_augmentation": {"augment.flip": "fail", "augment.rotation": "fail", **BN},
     # NameError before the model exists: the source is read, with its values (Dense(1024), Dropout(0.2)).
-    "crash_before_model": {**NO_TRAINING, "script.runs": "fail", "head.dense128": "fail", "head.dropout": "fail",
+    "crash_before_model": {**NO_TRAINING, "script.runs": "fail", "head.dense": "fail", "head.dropout": "fail",
                            "compile.loss": "fail"},
     # Stopped at its import: only what the source says of the base can be judged.
     "missing_module": {**NO_TRAINING, "script.runs": "fail", "base.frozen": "fail",
                        **{check: "error" for check in ("augment.flip", "augment.rotation", "head.pooling",
-                                                       "head.dense128", "head.dropout", "head.output",
+                                                       "head.dense", "head.dropout", "head.output",
                                                        "compile.loss", "compile.accuracy")}},
 }
 EXPECTED = {**CORRECT, **FLAWED}
@@ -93,7 +93,7 @@ def test_a_missing_module_is_named_and_counted_apart(recorded_real_world, rubric
 
 def test_the_source_fallback_reads_values_and_says_what_it_found(recorded_real_world, rubric) -> None:  # noqa: ANN001
     checks = {c.id: c for c in recorded_real_world.grade("crash_before_model", rubric).checks}
-    assert "Dense(1024" in checks["head.dense128"].message and "Dense(128" in checks["head.dense128"].message
+    assert "Dense(1024" in checks["head.dense"].message and "Dense(128" in checks["head.dense"].message
     assert "Dropout(0.2)" in checks["head.dropout"].message
     assert checks["base.frozen"].points == checks["base.frozen"].max_points / 2  # the loop over base.layers, read
     assert "from_logits=True" in checks["compile.loss"].message

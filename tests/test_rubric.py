@@ -59,11 +59,11 @@ def test_missing_question_is_rejected_naming_it(tmp_path: Path) -> None:
 
 
 def test_unknown_parameter_and_wrong_type_are_rejected(tmp_path: Path) -> None:
-    text = _bundled_with("params = { factor = 0.2, tolerance = 0.05 }", "params = { factr = 0.2 }")
-    with pytest.raises(RubricError, match=r"unknown parameter 'factr'.*Received: factr=0.2"):
+    text = _bundled_with("params = { tolerance = 0.05 }", "params = { tolerence = 0.05 }")
+    with pytest.raises(RubricError, match=r"unknown parameter 'tolerence'.*Received: tolerence=0.05"):
         load_rubric(_write(tmp_path, text))
-    text = _bundled_with("params = { factor = 0.2, tolerance = 0.05 }", 'params = { factor = "big" }')
-    with pytest.raises(RubricError, match=r"factor: must be float\. Received: factor='big'"):
+    text = _bundled_with("params = { tolerance = 0.05 }", 'params = { tolerance = "big" }')
+    with pytest.raises(RubricError, match=r"tolerance: must be float\. Received: tolerance='big'"):
         load_rubric(_write(tmp_path, text))
 
 

@@ -1,14 +1,15 @@
-"""Checks on data augmentation: a horizontal flip and a rotation applied before the base."""
+"""Checks on data augmentation: the flip and the rotation the lab asks for, applied before the base."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from grader.checks.layers import before_base, base_index, of_class
 from grader.checks import written as written_
 from grader.checks.registry import Verdict, failed, passed, register, undecided, written
 from grader.evidence import Evidence
+from grader.lab import Lab
 from grader.results import CheckStatus, Location
 
 
@@ -29,58 +30,70 @@ _GENERATOR_NOTE = ("the lab asks for augmentation layers inside the model (they 
                    "training); ImageDataGenerator earns {share:.0%} of these points")
 
 
-def _by_generator(message: str, params: Mapping[str, Any], location: Location | None) -> Verdict:
+def _by_generator(message: str, params: Mapping[str, Any], lab: Lab, location: Location | None) -> Verdict:
     """Augmentation done by ImageDataGenerator: the rubric's ``generator_credit`` says what it earns."""
     share = params["generator_credit"]
     return Verdict(CheckStatus.PASS, f"{message}; {_GENERATOR_NOTE.format(share=share)}",
-                   "Use layers.RandomFlip('horizontal') and layers.RandomRotation(0.2) at the start of the model.",
+                   "Use " + " and ".join(f"layers.{spec.shown}" for spec in lab.augment) + " at the start of the model.",
                    {"by": "ImageDataGenerator"}, share, location)
 
 
-@register("augment.flip", "a horizontal RandomFlip is applied to training images before the base",
-          params={"generator_credit": 0.5})
-def augment_flip(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
+def _needs(layer: str) -> Callable[[Lab], str]:
+    return lambda lab: "" if lab.augmentation(layer) else f"[lab] augment has no {layer}"
+
+
+def _flip(lab: Lab) -> tuple[str, str]:
+    """The flip mode the lab asks for, and what to write (with why, for a horizontal flip)."""
+    spec = lab.augmentation("RandomFlip")
+    mode = str(spec.get("mode", "horizontal_and_vertical")) if spec else "horizontal"
+    why = ": photos are not upside down." if mode == "horizontal" else "."
+    return mode, f"Use layers.RandomFlip({mode!r}){why}"
+
+
+@register("augment.flip", "the RandomFlip the lab asks for (horizontal by default) is applied to training images "
+          "before the base", params={"generator_credit": 0.5}, needs=_needs("RandomFlip"))
+def augment_flip(evidence: Evidence, params: Mapping[str, Any], lab: Lab) -> Verdict:
     layers = _layers_or_none(evidence)
     generator = _generator_arguments(evidence)
+    mode, use = _flip(lab)
     if layers is not None:
         flips = of_class(before_base(layers), "RandomFlip")
-        horizontal = [f for f in flips if "horizontal" in str(f.get("config", {}).get("mode", ""))]
-        if horizontal:
-            return passed(f"RandomFlip(mode={horizontal[0]['config']['mode']!r}) before the base",
-                          layer=horizontal[0]["path"])
+        matching = [f for f in flips if mode in str(f.get("config", {}).get("mode", ""))]
+        if matching:
+            return passed(f"RandomFlip(mode={matching[0]['config']['mode']!r}) before the base",
+                          layer=matching[0]["path"])
         if flips:
-            return failed(f"RandomFlip(mode={flips[0]['config'].get('mode')!r}) does not flip horizontally",
-                          "Use layers.RandomFlip('horizontal'): cats and dogs are not upside down.",
-                          mode=flips[0]["config"].get("mode"))
+            return failed(f"RandomFlip(mode={flips[0]['config'].get('mode')!r}) does not flip as the lab asks "
+                          f"({mode})", use, mode=flips[0]["config"].get("mode"))
         if of_class(layers, "RandomFlip"):
             return failed("RandomFlip comes after the base model, where it flips features, not images",
                           "Put the augmentation layers before the base model.")
-    if generator.get("horizontal_flip") is True:
-        return _by_generator("ImageDataGenerator(horizontal_flip=True) flips the training images", params,
+    if generator.get("horizontal_flip") is True and mode == "horizontal":
+        return _by_generator("ImageDataGenerator(horizontal_flip=True) flips the training images", params, lab,
                              evidence.location(generator["_fact"]))
     reaching, unused = written_.layers(evidence, "RandomFlip")
     if layers is None and not reaching and not unused:
         if not evidence.phases() and not evidence.events("compile"):
             return undecided("no model was compiled, and the source has no RandomFlip" + evidence.crash_note())
     if layers is None and reaching:
-        mode = written_.argument(reaching[0], "mode")
-        if "horizontal" in str(mode):
-            return written(f"RandomFlip({mode!r}) is written (not seen running)" + evidence.crash_note(),
+        written_mode = written_.argument(reaching[0], "mode")
+        if mode in str(written_mode):
+            return written(f"RandomFlip({written_mode!r}) is written (not seen running)" + evidence.crash_note(),
                            evidence.location(reaching[0]))
         return failed(f"{written_.shown(reaching[0])} is written at {written_.where(evidence, reaching[0])}: it does "
-                      "not flip horizontally" + evidence.crash_note(),
-                      "Use layers.RandomFlip('horizontal'): cats and dogs are not upside down.",
+                      f"not flip as the lab asks ({mode})" + evidence.crash_note(), use,
                       location=evidence.location(reaching[0]))
     unused_note = written_.not_in_model(evidence, unused)
-    return failed(unused_note or "no horizontal flip is applied to the training images",
-                  "Add layers.RandomFlip('horizontal') at the start of the model (or in a data_augmentation "
+    return failed(unused_note or f"no {mode.replace('_', ' ')} flip is applied to the training images",
+                  f"Add layers.RandomFlip({mode!r}) at the start of the model (or in a data_augmentation "
                   "Sequential applied before the base).", location=evidence.location(unused[0]) if unused else None)
 
 
-@register("augment.rotation", "a RandomRotation of factor about 0.2 is applied before the base",
-          params={"factor": 0.2, "tolerance": 0.05, "generator_credit": 0.5})
-def augment_rotation(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
-    expected, tolerance = params["factor"], params["tolerance"]
+@register("augment.rotation", "a RandomRotation of about the lab's factor (0.2 by default) is applied before the base",
+          params={"tolerance": 0.05, "generator_credit": 0.5}, needs=_needs("RandomRotation"))
+def augment_rotation(evidence: Evidence, params: Mapping[str, Any], lab: Lab) -> Verdict:
+    spec = lab.augmentation("RandomRotation")
+    expected, tolerance = float(spec.get("factor", 0.2)) if spec else 0.2, params["tolerance"]
     layers = _layers_or_none(evidence)
     if layers is not None:
         rotations = of_class(before_base(layers), "RandomRotation")
@@ -97,7 +110,7 @@ def augment_rotation(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
         factor = degrees / 360
         if abs(factor - expected) <= tolerance + 1e-9:
             return _by_generator(f"ImageDataGenerator(rotation_range={degrees:g}) rotates like "
-                                 f"RandomRotation({factor:.2f})", params, evidence.location(generator["_fact"]))
+                                 f"RandomRotation({factor:.2f})", params, lab, evidence.location(generator["_fact"]))
         return failed(f"ImageDataGenerator(rotation_range={degrees:g}) is a factor of {factor:.2f}, "
                       f"expected about {expected:g}",
                       f"RandomRotation({expected:g}) rotates up to {expected * 360:g} degrees; use that range.",

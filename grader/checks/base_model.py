@@ -7,6 +7,7 @@ from typing import Any
 
 from grader.checks.registry import Verdict, failed, passed, register, undecided, written
 from grader.evidence import Evidence
+from grader.lab import Lab
 from grader.static import Fact
 
 
@@ -30,7 +31,7 @@ def _where(arguments: dict[str, Any], origin: str) -> dict[str, Any]:
 
 
 @register("script.runs", "the script ran to its end under the harness")
-def script_runs(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
+def script_runs(evidence: Evidence, params: Mapping[str, Any], lab: Lab) -> Verdict:
     run = evidence.run
     if not evidence.crashed and not (evidence.events("application") or evidence.events("compile")):
         return failed("the script ran to its end but built no model: nothing of the lab ran",
@@ -45,35 +46,37 @@ def script_runs(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
                   status=run.status.value, location=location)
 
 
-@register("base.mobilenetv2", "the base model is Keras's MobileNetV2")
-def base_mobilenetv2(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
+@register("base.architecture", "the base model is the keras.applications model the lab names")
+def base_architecture(evidence: Evidence, params: Mapping[str, Any], lab: Lab) -> Verdict:
     built, origin = _built(evidence)
     if built is None:
         return failed("no pretrained model from keras.applications was built",
-                      "Load the base with tf.keras.applications.MobileNetV2(...).")
-    if built["architecture"] == "MobileNetV2":
-        return passed("MobileNetV2 from keras.applications", **_where(built, origin))
-    return failed(f"the base model is {built['architecture']}, not MobileNetV2",
-                  "The lab asks for tf.keras.applications.MobileNetV2.", architecture=built["architecture"],
+                      f"Load the base with tf.keras.applications.{lab.base}(...).")
+    if built["architecture"] == lab.base:
+        return passed(f"{lab.base} from keras.applications", **_where(built, origin))
+    return failed(f"the base model is {built['architecture']}, not {lab.base}",
+                  f"The lab asks for tf.keras.applications.{lab.base}.", architecture=built["architecture"],
                   **_where(built, origin))
 
 
-@register("base.input_shape", "the base takes 160x160x3 input", params={"size": 160})
-def base_input_shape(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
+@register("base.input_shape", "the base takes the input shape the lab names (160x160x3 by default)")
+def base_input_shape(evidence: Evidence, params: Mapping[str, Any], lab: Lab) -> Verdict:
     built, origin = _built(evidence)
     if built is None:
         return undecided("no base model was built, so its input shape is unknown")
     shape = built.get("input_shape")
-    size = params["size"]
-    if isinstance(shape, (list, tuple)) and list(shape)[:3] == [size, size, 3]:
+    expected = lab.input_shape
+    if isinstance(shape, (list, tuple)) and tuple(shape)[:3] == expected:
         return passed(f"input shape {tuple(shape)}", input_shape=list(shape), **_where(built, origin))
-    return failed(f"the base's input shape is {shape!r}, not ({size}, {size}, 3)",
-                  f"Pass input_shape=({size}, {size}, 3) to MobileNetV2 and resize images to {size}x{size}.",
+    height, width, _ = expected
+    return failed(f"the base's input shape is {shape!r}, not {expected}",
+                  f"Pass input_shape={expected} to {lab.base} and resize images to {height}x{width}.",
                   input_shape=shape, **_where(built, origin))
 
 
-@register("base.no_top", "built with include_top=False")
-def base_no_top(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
+@register("base.no_top", "built with include_top=False", needs=lambda lab: "" if not lab.include_top else
+          "[lab] include_top is true, so there is no top to leave off")
+def base_no_top(evidence: Evidence, params: Mapping[str, Any], lab: Lab) -> Verdict:
     built, origin = _built(evidence)
     if built is None:
         return undecided("no base model was built")
@@ -84,8 +87,9 @@ def base_no_top(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
                   include_top=built.get("include_top"), **_where(built, origin))
 
 
-@register("base.imagenet", "built with weights='imagenet'")
-def base_imagenet(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
+@register("base.imagenet", "built with weights='imagenet'", needs=lambda lab: "" if lab.weights == "imagenet" else
+          "[lab] weights is 'none': nothing is transferred")
+def base_imagenet(evidence: Evidence, params: Mapping[str, Any], lab: Lab) -> Verdict:
     built, origin = _built(evidence)
     if built is None:
         return undecided("no base model was built")
@@ -97,7 +101,7 @@ def base_imagenet(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
 
 
 @register("base.frozen", "in the first training phase the base has no trainable weights and its weights did not change")
-def base_frozen(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
+def base_frozen(evidence: Evidence, params: Mapping[str, Any], lab: Lab) -> Verdict:
     phases = evidence.phases()
     if not phases:
         return _frozen_without_training(evidence)

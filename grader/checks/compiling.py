@@ -1,4 +1,4 @@
-"""Checks on ``compile``: the loss matches the output, and accuracy is tracked."""
+"""Checks on ``compile``: the loss is the lab's and matches the output, and accuracy is tracked."""
 
 from __future__ import annotations
 
@@ -9,9 +9,26 @@ from grader.checks import written as written_
 from grader.checks.registry import Verdict, failed, passed, register, undecided, written
 from grader.diagnosis import loss_output_causes
 from grader.evidence import Evidence, Phase
+from grader.lab import ACCURACY, LOSSES, Lab
 
-_BINARY_LOSSES = {"binarycrossentropy", "binary_crossentropy", "bce"}
-_ACCURACY = {"accuracy", "acc", "binary_accuracy", "binaryaccuracy"}
+
+
+def _losses(lab: Lab) -> set[str]:
+    """The loss names that fit the lab's output, folded (a categorical lab takes either form of labels)."""
+    names = LOSSES[lab.output.loss]
+    if lab.output.loss != "binary_crossentropy":
+        names = LOSSES["sparse_categorical_crossentropy"] + LOSSES["categorical_crossentropy"]
+    return {name.replace("_", "") for name in names}
+
+
+def _loss_hint(lab: Lab) -> str:
+    if lab.output.loss == "binary_crossentropy" and not lab.output.from_logits:
+        return "Compile with loss=tf.keras.losses.BinaryCrossentropy() for a cats-vs-dogs sigmoid output."
+    return f"Compile with loss={lab.output.loss_shown} for the lab's {lab.output.shown} output."
+
+
+def _accuracy(lab: Lab) -> frozenset[str]:
+    return ACCURACY[lab.output.loss] | (ACCURACY["categorical_crossentropy"] if lab.output.units > 1 else frozenset())
 
 
 def _first_compiled_phase(evidence: Evidence) -> Phase | None:
@@ -24,26 +41,25 @@ def _first_compiled_phase(evidence: Evidence) -> Phase | None:
     return Phase(0, {"model": compiled.get("model", {}), "data": {}}, None, compiled)
 
 
-@register("compile.loss", "binary cross-entropy, consistent with the output (sigmoid with from_logits=False)")
-def compile_loss(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
+@register("compile.loss", "the lab's loss (binary cross-entropy by default), consistent with the output")
+def compile_loss(evidence: Evidence, params: Mapping[str, Any], lab: Lab) -> Verdict:
     phase = _first_compiled_phase(evidence)
     if phase is None or phase.compile is None:
-        return _loss_written(evidence)
+        return _loss_written(evidence, lab)
     loss = phase.compile.get("loss") or {}
     name = str(loss.get("name") or "")
     where = {"location": evidence.location(phase.compile), "loss": loss}
     mismatches = loss_output_causes(evidence, phase)
     if mismatches:
         return failed(mismatches[0].explanation, mismatches[0].fix, **where)
-    if name.lower() not in _BINARY_LOSSES:
-        return failed(f"the loss is {name!r}, not binary cross-entropy",
-                      "Compile with loss=tf.keras.losses.BinaryCrossentropy() for a cats-vs-dogs sigmoid output.",
-                      **where)
+    if name.lower().replace("_", "") not in _losses(lab):
+        return failed(f"the loss is {name!r}, not {lab.output.loss.replace('_', ' ').replace('crossentropy', 'cross-entropy')}",
+                      _loss_hint(lab), **where)
     return passed(f"{name} with {'logits' if loss.get('from_logits') else 'probabilities'}, matching the output",
                   **where)
 
 
-def _loss_written(evidence: Evidence) -> Verdict:
+def _loss_written(evidence: Evidence, lab: Lab) -> Verdict:
     """The loss the source passes to compile, judged against the output layer it writes."""
     compiles = [fact for fact in evidence.static.of("compile") if "loss" in fact.details]
     if not compiles:
@@ -54,10 +70,10 @@ def _loss_written(evidence: Evidence) -> Verdict:
     dense = written_.layers(evidence, "Dense")[0]
     activation = written_.argument(dense[-1], "activation") if dense else None
     line = written_.where(evidence, compiles[0])
-    if name.lower().replace("_", "") not in {n.replace("_", "") for n in _BINARY_LOSSES}:
-        return failed(f"the loss written at {line} is {name!r}, not binary cross-entropy" + evidence.crash_note(),
-                      "Compile with loss=tf.keras.losses.BinaryCrossentropy() for a cats-vs-dogs sigmoid output.",
-                      location=evidence.location(compiles[0]))
+    if name.lower().replace("_", "") not in _losses(lab):
+        return failed(f"the loss written at {line} is {name!r}, not "
+                      f"{lab.output.loss.replace('_', ' ').replace('crossentropy', 'cross-entropy')}" + evidence.crash_note(),
+                      _loss_hint(lab), location=evidence.location(compiles[0]))
     if from_logits and str(activation).rsplit(".", 1)[-1] == "sigmoid":
         return failed(f"the loss written at {line} has from_logits=True, but the output written applies a sigmoid"
                       + evidence.crash_note(), "Use BinaryCrossentropy() (from_logits=False) with a sigmoid output.",
@@ -66,13 +82,13 @@ def _loss_written(evidence: Evidence) -> Verdict:
                    evidence.location(compiles[0]))
 
 
-def _metrics_written(evidence: Evidence) -> Verdict:
+def _metrics_written(evidence: Evidence, lab: Lab) -> Verdict:
     compiles = [fact for fact in evidence.static.of("compile") if "metrics" in fact.details or "loss" in fact.details]
     if not compiles:
         return undecided("the model was never compiled" + evidence.crash_note())
     metrics = compiles[0].details.get("metrics")
     named = [str(m).lower() for m in metrics] if isinstance(metrics, (list, tuple)) else []
-    if any(m in _ACCURACY for m in named):
+    if any(m in _accuracy(lab) for m in named):
         return written(f"metrics={list(metrics)} is written at {written_.where(evidence, compiles[0])} (the model was "
                        "never compiled)" + evidence.crash_note(), evidence.location(compiles[0]))
     return failed(f"accuracy is not among the metrics written at {written_.where(evidence, compiles[0])} "
@@ -81,12 +97,12 @@ def _metrics_written(evidence: Evidence) -> Verdict:
 
 
 @register("compile.accuracy", "accuracy is tracked")
-def compile_accuracy(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
+def compile_accuracy(evidence: Evidence, params: Mapping[str, Any], lab: Lab) -> Verdict:
     compiled = evidence.first_compile()
     if compiled is None:
-        return _metrics_written(evidence)
+        return _metrics_written(evidence, lab)
     metrics = [str(m).lower() for m in compiled.get("metrics", [])]
-    if any(m in _ACCURACY for m in metrics):
+    if any(m in _accuracy(lab) for m in metrics):
         return passed(f"metrics={compiled.get('metrics')}")
     return failed(f"accuracy is not among the metrics ({compiled.get('metrics') or 'none'})",
                   "Compile with metrics=['accuracy'] so that training reports it.",

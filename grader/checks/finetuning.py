@@ -7,8 +7,10 @@ from typing import Any
 
 from grader.checks.registry import Verdict, failed, passed, register, undecided
 from grader.evidence import Evidence, Phase
+from grader.lab import Lab
 
 _NEEDS_UNFREEZE = ("finetune.unfreeze",)
+_WITHOUT_WEIGHTS = 3  # layers without weights (activations, padding, adds) that may follow a cut
 
 
 def fine_tune_phase(evidence: Evidence) -> Phase | None:
@@ -28,7 +30,7 @@ def _base_changed(phase: Phase) -> list[str]:
 
 
 @register("finetune.unfreeze", "a later phase trains with part of the base trainable")
-def finetune_unfreeze(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
+def finetune_unfreeze(evidence: Evidence, params: Mapping[str, Any], lab: Lab) -> Verdict:
     phases = evidence.phases()
     phase = fine_tune_phase(evidence)
     if phase is not None:
@@ -46,12 +48,21 @@ def finetune_unfreeze(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
                   "Set base_model.trainable = True (then re-freeze the lower layers) before fine-tuning.")
 
 
-@register("finetune.partial", "layers below the fine-tuning cut stay frozen", depends_on=_NEEDS_UNFREEZE)
-def finetune_partial(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
+@register("finetune.partial", "layers below the fine-tuning cut stay frozen (at the lab's cut, when it names one)",
+          depends_on=_NEEDS_UNFREEZE)
+def finetune_partial(evidence: Evidence, params: Mapping[str, Any], lab: Lab) -> Verdict:
     base = fine_tune_phase(evidence).base()["base"]
     trainable = base["trainable_convolution_indices"]
     total = base["convolution_layers"]
+    cut = lab.finetune.unfreeze_from
+    example = f"the lab uses fine_tune_at = {cut}" if cut is not None else "for example fine_tune_at = 100"
     if trainable and len(trainable) < total:
+        first = (base.get("trainable_layer_indices") or trainable)[0]
+        # The first layer with weights at or after the cut: the layer at the cut may have none.
+        if cut is not None and not cut <= first <= cut + _WITHOUT_WEIGHTS:
+            return failed(f"the base trains from layer {first}, not from layer {cut} as the lab asks",
+                          f"Freeze base_model.layers[:{cut}] and leave the layers from {cut} on trainable "
+                          f"(fine_tune_at = {cut}).", fine_tune_at=first)
         return passed(f"layers from {trainable[0]} up train; the {total - len(trainable)} convolution layers "
                       "below stay frozen", fine_tune_at=trainable[0])
     if not trainable:
@@ -60,12 +71,12 @@ def finetune_partial(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
                       "base_model.layers[:fine_tune_at].", trainable_layers=0)
     return failed(f"the whole base ({total} convolution layers) was unfrozen",
                   "Keep the lower layers frozen: for layer in base_model.layers[:fine_tune_at]: "
-                  "layer.trainable = False (the lab uses fine_tune_at = 100).", trainable_layers=trainable)
+                  f"layer.trainable = False ({example}).", trainable_layers=trainable)
 
 
 @register("finetune.recompile", "the model was recompiled after unfreezing, and the unfrozen weights really changed",
           depends_on=_NEEDS_UNFREEZE)
-def finetune_recompile(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
+def finetune_recompile(evidence: Evidence, params: Mapping[str, Any], lab: Lab) -> Verdict:
     phase = fine_tune_phase(evidence)
     compiled = phase.compile
     unfrozen_at_compile = compiled is not None and any(
@@ -83,24 +94,31 @@ def finetune_recompile(evidence: Evidence, params: Mapping[str, Any]) -> Verdict
                   "Check the learning rate of the fine-tuning phase and that fit ran after the compile.")
 
 
-@register("finetune.lower_lr", "the fine-tuning learning rate is lower than the first phase's",
-          depends_on=_NEEDS_UNFREEZE)
-def finetune_lower_lr(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
+@register("finetune.lower_lr", "the fine-tuning learning rate is lower than the first phase's (by the lab's ratio, "
+          "when it names one)", depends_on=_NEEDS_UNFREEZE)
+def finetune_lower_lr(evidence: Evidence, params: Mapping[str, Any], lab: Lab) -> Verdict:
     first, fine = evidence.phases()[0], fine_tune_phase(evidence)
     before = ((first.compile or {}).get("optimizer") or {}).get("learning_rate")
     after = ((fine.compile or {}).get("optimizer") or {}).get("learning_rate")
     if not all(isinstance(rate, (int, float)) for rate in (before, after)):
         return undecided(f"learning rates could not be compared (first phase {before!r}, fine-tuning {after!r})")
-    if after < before:
+    ratio = lab.finetune.rate_ratio
+    if after < before and before / after >= ratio * (1 - 1e-6):
         return passed(f"learning rate {before:g} -> {after:g} ({before / after:g}x lower)", before=before, after=after)
+    if after < before:
+        return failed(f"fine-tuning used learning rate {after:g}, only {before / after:g}x lower than the first "
+                      f"phase's {before:g}; the lab asks for {ratio:g}x lower",
+                      f"Recompile for fine-tuning with learning_rate={before / ratio:g} (the first phase's divided by "
+                      f"{ratio:g}).", before=before, after=after)
     return failed(f"fine-tuning used learning rate {after:g}, not lower than the first phase's {before:g}",
-                  "Recompile for fine-tuning with a learning rate about 10 times lower, so that the "
+                  f"Recompile for fine-tuning with a learning rate about {max(ratio, 10):g} times lower, so that the "
                   "pretrained weights move only a little.", before=before, after=after)
 
 
-@register("finetune.continues", "fine-tuning continues the trained model (same model, initial_epoch carried on)",
+@register("finetune.continues", "fine-tuning continues the trained model (same model; initial_epoch carried on, "
+          "unless the lab says otherwise)",
           depends_on=_NEEDS_UNFREEZE)
-def finetune_continues(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
+def finetune_continues(evidence: Evidence, params: Mapping[str, Any], lab: Lab) -> Verdict:
     first, fine = evidence.phases()[0], fine_tune_phase(evidence)
     if fine.start.get("model_id") != first.start.get("model_id"):
         return failed("fine-tuning trained a different model object than the first phase: the trained head was lost",
@@ -109,6 +127,8 @@ def finetune_continues(evidence: Evidence, params: Mapping[str, Any]) -> Verdict
     written = any("initial_epoch" in fact.details for fact in evidence.static.of("fit")[1:])
     if initial > 0 or written:
         return passed(f"the same model continued from initial_epoch={initial}", initial_epoch=initial)
+    if not lab.finetune.initial_epoch:
+        return passed("the same model continued training (the lab does not ask to carry the epoch count on)")
     return failed("fine-tuning restarted the epoch count at 0 (no initial_epoch)",
                   "Pass initial_epoch=len(history.epoch) (or history.epoch[-1]) so that the curves of both "
                   "phases line up.", initial_epoch=initial)
@@ -116,7 +136,7 @@ def finetune_continues(evidence: Evidence, params: Mapping[str, Any]) -> Verdict
 
 @register("finetune.bn_inference", "advisory: BatchNorm layers of the base stay in inference mode while fine-tuning",
           depends_on=_NEEDS_UNFREEZE, advisory=True)
-def finetune_bn_inference(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
+def finetune_bn_inference(evidence: Evidence, params: Mapping[str, Any], lab: Lab) -> Verdict:
     phase = fine_tune_phase(evidence)
     base = phase.base()
     updated = [p for p in phase.weights.get("statistics_changed", []) if p.startswith(base["name"] + "/")]

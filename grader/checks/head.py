@@ -1,14 +1,16 @@
-"""Checks on the new classifier head: pooling, Dense(128, relu), Dropout(0.5), Dense(1, sigmoid)."""
+"""Checks on the new classifier head the lab asks for: its pooling, hidden Dense layers, Dropout and
+output (by default GlobalAveragePooling2D -> Dense(128, relu) -> Dropout(0.5) -> Dense(1, sigmoid))."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from grader.checks import written as written_
 from grader.checks.layers import after_base, base_index, computing, describe, of_class
 from grader.checks.registry import Verdict, failed, passed, register, undecided, written
 from grader.evidence import Evidence, applied_activation, output_activation
+from grader.lab import POOLING, Lab, LayerSpec
 from grader.static import Fact
 
 
@@ -31,89 +33,153 @@ def _never_built(evidence: Evidence) -> Verdict:
                      + evidence.crash_note())
 
 
-@register("head.pooling", "GlobalAveragePooling2D directly on the base's output")
-def head_pooling(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
+def _needs(what: str, present: Callable[[Lab], object]) -> Callable[[Lab], str]:
+    return lambda lab: "" if present(lab) else f"[lab] head has no {what}"
+
+
+_AVERAGING = {"GlobalAveragePooling2D": ("avg", "averages each feature map of the base into one number"),
+              "GlobalMaxPooling2D": ("max", "keeps the largest value of each feature map of the base")}
+
+
+@register("head.pooling", "the pooling the lab asks for (GlobalAveragePooling2D by default) directly on the base's "
+          "output", needs=_needs("pooling layer (or Flatten) first", lambda lab: lab.pooling))
+def head_pooling(evidence: Evidence, params: Mapping[str, Any], lab: Lab) -> Verdict:
+    wanted = lab.pooling.layer if lab.pooling else "GlobalAveragePooling2D"
     head = _head(evidence)
     if head is None:
-        return _pooling_written(evidence)
+        return _pooling_written(evidence, wanted)
     application = evidence.application() or {}
-    if application.get("effective", {}).get("pooling") == "avg":
-        return passed("the base pools its own output (pooling='avg'), the same as GlobalAveragePooling2D")
-    if head and head[0]["class"] == "GlobalAveragePooling2D":
-        return passed("GlobalAveragePooling2D right after the base", layer=head[0]["path"])
+    pooled, does = _AVERAGING.get(wanted, ("", ""))
+    if pooled and application.get("effective", {}).get("pooling") == pooled:
+        return passed(f"the base pools its own output (pooling={pooled!r}), the same as {wanted}")
+    if head and head[0]["class"] == wanted:
+        return passed(f"{wanted} right after the base", layer=head[0]["path"])
     first = describe(head[0]) if head else "nothing"
-    hint = ("Put layers.GlobalAveragePooling2D() right after the base: it averages each of the 1280 "
-            "feature maps into one number.")
+    hint = f"Put layers.{wanted}() right after the base" + (f": it {does}." if does else ".")
     if head and head[0]["class"] == "Flatten":
-        hint += " Flatten keeps every position (5x5x1280 values), which overfits and is not what the lab asks."
-    return failed(f"the base's output goes to {first}, not GlobalAveragePooling2D", hint, first_layer=first)
+        hint += " Flatten keeps every position of every feature map, which overfits and is not what the lab asks."
+    return failed(f"the base's output goes to {first}, not {wanted}", hint, first_layer=first)
 
 
-def _pooling_written(evidence: Evidence) -> Verdict:
-    pooling = [f for f in _written_head(evidence) if f.name in ("GlobalAveragePooling2D", "GlobalMaxPooling2D", "Flatten")]
+def _pooling_written(evidence: Evidence, wanted: str) -> Verdict:
+    pooling = [f for f in _written_head(evidence) if f.name in POOLING]
     if not pooling:
         return _never_built(evidence)
-    return written_.judged(evidence, pooling[:1], [f for f in pooling[:1] if f.name == "GlobalAveragePooling2D"],
-                           "GlobalAveragePooling2D", "Put layers.GlobalAveragePooling2D() right after the base.", "")
+    return written_.judged(evidence, pooling[:1], [f for f in pooling[:1] if f.name == wanted],
+                           wanted, f"Put layers.{wanted}() right after the base.", "")
 
 
-@register("head.dense128", "a Dense layer of 128 units with ReLU")
-def head_dense128(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
+def _dense_hint(lab: Lab) -> str:
+    after = lab.pooling.layer if lab.pooling else "the base"
+    wanted = " then ".join(f"layers.{spec.shown}" for spec in lab.hidden_dense)
+    return f"Add {wanted} after the pooling layer." if lab.pooling else f"Add {wanted} after {after}."
+
+
+def _matches_in_order(found: list[tuple[Any, str]], wanted: tuple[LayerSpec, ...]) -> list[Any]:
+    """Layers of ``found`` ((layer, activation) pairs) matching each of ``wanted`` in turn; [] if one is missing."""
+    matched, position = [], 0
+    for spec in wanted:
+        for index in range(position, len(found)):
+            layer, activation = found[index]
+            if _units(layer) == spec.get("units") and (activation if activation != "None" else "linear") == \
+                    spec.get("activation", "linear"):
+                matched.append(layer)
+                position = index + 1
+                break
+        else:
+            return []
+    return matched
+
+
+def _units(layer: Any) -> Any:
+    return written_.argument(layer, "units") if isinstance(layer, Fact) else layer["config"].get("units")
+
+
+@register("head.dense", "the hidden Dense layers the lab asks for (Dense(128, relu) by default)",
+          needs=_needs("hidden Dense layer", lambda lab: lab.hidden_dense))
+def head_dense(evidence: Evidence, params: Mapping[str, Any], lab: Lab) -> Verdict:
     head = _head(evidence)
     if head is None:
-        return _hidden_dense_written(evidence)
+        return _hidden_dense_written(evidence, lab)
     hidden = [i for i, layer in enumerate(head) if layer["class"] == "Dense"][:-1]  # the last Dense is the output
     dense = [head[i] for i in hidden]
-    match = [head[i] for i in hidden if head[i]["config"].get("units") == 128 and applied_activation(head, i) == "relu"]
+    match = _matches_in_order([(head[i], applied_activation(head, i)) for i in hidden], lab.hidden_dense)
+    wanted = ", ".join(spec.shown for spec in lab.hidden_dense)
     if match:
-        return passed("Dense(128, activation='relu') in the head", layer=match[0]["path"])
+        return passed(f"{wanted} in the head", layer=match[0]["path"])
     seen = ", ".join(describe(d) for d in dense) or "no hidden Dense layer"
-    return failed(f"the head has {seen}, not Dense(128, activation='relu')",
-                  "Add layers.Dense(128, activation='relu') after the pooling layer.", hidden=seen)
+    return failed(f"the head has {seen}, not {wanted}", _dense_hint(lab), hidden=seen)
 
 
-def _hidden_dense_written(evidence: Evidence) -> Verdict:
+def _hidden_dense_written(evidence: Evidence, lab: Lab) -> Verdict:
     if not _written_head(evidence):
         return _never_built(evidence)
     dense = [f for f in _written_head(evidence) if f.name == "Dense"][:-1]  # the last one is the output
-    match = [f for f in dense if written_.argument(f, "units") == 128 and _written_activation(evidence, f) == "relu"]
-    return written_.judged(evidence, dense, match, "Dense(128, activation='relu')",
-                           "Add layers.Dense(128, activation='relu') after the pooling layer.",
-                           "no hidden Dense layer is written before the output")
+    match = _matches_in_order([(f, _written_activation(evidence, f)) for f in dense], lab.hidden_dense)
+    return written_.judged(evidence, dense, match, ", ".join(spec.shown for spec in lab.hidden_dense),
+                           _dense_hint(lab), "no hidden Dense layer is written before the output")
 
 
-@register("head.dropout", "Dropout with rate 0.5 before the output")
-def head_dropout(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
+def _dropout_hint(lab: Lab) -> str:
+    spec = lab.dropout
+    index = lab.head.index(spec) if spec else 0
+    before = lab.head[index - 1] if index else None
+    after = (f"Dense({before.get('units')})" if before is not None and before.layer == "Dense"
+             else "the pooling layer" if before is not None else "the base")
+    return f"Add layers.Dropout({_rate(lab):g}) between {after} and the output layer to reduce overfitting."
+
+
+def _rate(lab: Lab) -> float:
+    return float(lab.dropout.get("rate")) if lab.dropout else 0.5
+
+
+@register("head.dropout", "Dropout at the lab's rate (0.5 by default) before the output",
+          needs=_needs("Dropout", lambda lab: lab.dropout))
+def head_dropout(evidence: Evidence, params: Mapping[str, Any], lab: Lab) -> Verdict:
     head = _head(evidence)
+    rate = _rate(lab)
     if head is None:
-        return _dropout_written(evidence)
+        return _dropout_written(evidence, lab)
     dropouts = of_class(head[:-1], "Dropout")
-    if any(abs(float(d["config"].get("rate", -1)) - 0.5) < 1e-9 for d in dropouts):
-        return passed("Dropout(0.5) before the output layer")
+    if any(abs(float(d["config"].get("rate", -1)) - rate) < 1e-9 for d in dropouts):
+        return passed(f"Dropout({rate:g}) before the output layer")
     if dropouts:
-        rate = dropouts[0]["config"].get("rate")
-        return failed(f"Dropout rate is {rate}, not 0.5", "Use layers.Dropout(0.5).", rate=rate)
-    return failed("no Dropout before the output layer",
-                  "Add layers.Dropout(0.5) between Dense(128) and the output layer to reduce overfitting.")
+        seen = dropouts[0]["config"].get("rate")
+        return failed(f"Dropout rate is {seen}, not {rate:g}", f"Use layers.Dropout({rate:g}).", rate=seen)
+    return failed("no Dropout before the output layer", _dropout_hint(lab))
 
 
-def _dropout_written(evidence: Evidence) -> Verdict:
+def _dropout_written(evidence: Evidence, lab: Lab) -> Verdict:
     head = _written_head(evidence)
     if not head:
         return _never_built(evidence)
     dropouts = [f for f in head if f.name == "Dropout"]
     match = [f for f in dropouts if isinstance(rate := written_.argument(f, "rate"), (int, float))
-             and abs(rate - 0.5) < 1e-9]
-    return written_.judged(evidence, dropouts, match, "Dropout(0.5)",
-                           "Add layers.Dropout(0.5) between Dense(128) and the output layer to reduce overfitting.",
+             and abs(rate - _rate(lab)) < 1e-9]
+    return written_.judged(evidence, dropouts, match, f"Dropout({_rate(lab):g})", _dropout_hint(lab),
                            "no Dropout is written in the head")
 
 
-@register("head.output", "a final Dense(1) with sigmoid")
-def head_output(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
+def _what_output_gives(lab: Lab) -> str:
+    if lab.output.from_logits:
+        return f"{'one logit' if lab.output.units == 1 else 'one logit per class'}, for a loss with from_logits=True"
+    if lab.output.units == 1:
+        return f"one probability of {lab.classes[-1]!r}"
+    return "one probability per class"
+
+
+def _output_hint(lab: Lab) -> str:
+    output = lab.output
+    if output.units == 1 and not output.from_logits:
+        return "End with layers.Dense(1, activation='sigmoid') for a two-class problem with binary cross-entropy."
+    return f"End with layers.{output.shown}: {_what_output_gives(lab)}."
+
+
+@register("head.output", "the output the lab asks for (Dense(1) with sigmoid by default)")
+def head_output(evidence: Evidence, params: Mapping[str, Any], lab: Lab) -> Verdict:
     head = _head(evidence)
     if head is None:
-        return _output_written(evidence)
+        return _output_written(evidence, lab)
     if not head:
         return failed("nothing follows the base model", "Add the classifier head after the base.")
     dense, activation = output_activation(head)
@@ -121,13 +187,14 @@ def head_output(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
         else head[-1]
     units = last["config"].get("units")
     applied = "" if last is not dense or activation == last["config"].get("activation") else f" then {activation}"
-    if last is dense and units == 1 and activation == "sigmoid":
-        return passed("the output is Dense(1) followed by a sigmoid: one probability of 'dog'" if applied
-                      else "the output is Dense(1, activation='sigmoid'): one probability of 'dog'")
-    hint = "End with layers.Dense(1, activation='sigmoid') for a two-class problem with binary cross-entropy."
-    if last["class"] == "Dense" and units == 2:
+    wanted = lab.output
+    if last is dense and units == wanted.units and activation == wanted.activation:
+        shown = f"Dense({units}) followed by a {activation}" if applied else wanted.shown
+        return passed(f"the output is {shown}: {_what_output_gives(lab)}")
+    hint = _output_hint(lab)
+    if last["class"] == "Dense" and units == 2 and wanted.units == 1:
         hint += " Two softmax units work too, but the lab (and binary cross-entropy) expect one sigmoid unit."
-    return failed(f"the output layer is {describe(last)}{applied}, not Dense(1, activation='sigmoid')", hint,
+    return failed(f"the output layer is {describe(last)}{applied}, not {wanted.shown}", hint,
                   output=describe(last) + applied)
 
 
@@ -144,11 +211,13 @@ def _written_activation(evidence: Evidence, dense: Fact) -> str:
     return str(activation).rsplit(".", 1)[-1]
 
 
-def _output_written(evidence: Evidence) -> Verdict:
+def _output_written(evidence: Evidence, lab: Lab) -> Verdict:
     dense = [f for f in _written_head(evidence) if f.name == "Dense"]
     if not dense:
         return _never_built(evidence)
     output = dense[-1]
-    sigmoid = written_.argument(output, "units") == 1 and _written_activation(evidence, output) == "sigmoid"
-    return written_.judged(evidence, [output], [output] if sigmoid else [], "Dense(1, activation='sigmoid')",
-                           "End with layers.Dense(1, activation='sigmoid').", "")
+    activation = _written_activation(evidence, output)
+    right = written_.argument(output, "units") == lab.output.units and (
+        activation == lab.output.activation or (lab.output.from_logits and activation in ("None", "linear")))
+    return written_.judged(evidence, [output], [output] if right else [], lab.output.shown,
+                           f"End with layers.{lab.output.shown}.", "")

@@ -9,6 +9,7 @@ from typing import Any
 from grader.checks.registry import Verdict, failed, passed, register, undecided
 from grader.diagnosis import input_range_cause
 from grader.evidence import Evidence
+from grader.lab import Lab
 from grader.families import convention_of, spans_expected
 
 
@@ -23,7 +24,7 @@ def base_input_statistics(evidence: Evidence) -> dict[str, float] | None:
 
 @register("input.range", "the tensors entering the base span the range its weights expect ([-1, 1] for MobileNetV2)",
           params={"tolerance": 0.1})
-def input_range(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
+def input_range(evidence: Evidence, params: Mapping[str, Any], lab: Lab) -> Verdict:
     statistics = base_input_statistics(evidence)
     if statistics is None:
         return undecided("no training batch reached the base, so its inputs could not be measured"

@@ -1,6 +1,7 @@
 """The check registry: each check registers itself by id with its parameters' defaults.
 
-A rubric says which checks count and how much; a check says how to tell. ``register`` fills
+A rubric says which checks count and how much, and its ``[lab]`` table what the lab asks for; a
+check says how to tell. A check is called as ``check(evidence, params, lab)``. ``register`` fills
 ``REGISTRY`` when the check modules are imported (``grader.checks`` imports them all).
 """
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from grader.lab import Lab
 from grader.results import CheckStatus, Location
 
 CheckFunction = Callable[..., Any]
@@ -19,8 +21,9 @@ SOURCE_ONLY_CREDIT = 0.5  # what a verdict read from the source alone earns
 
 @dataclass(frozen=True)
 class CheckDefinition:
-    """A registered check: its stable id, a one-line title, defaults of its parameters, and the
-    ids of checks whose failure makes it undecidable (it is then skipped, naming them)."""
+    """A registered check: its stable id, a one-line title, defaults of its parameters, the ids of
+    checks whose failure makes it undecidable (it is then skipped, naming them), and ``needs``:
+    what a lab must ask for for the check to mean anything (a problem in words, or "")."""
 
     id: str
     title: str
@@ -28,6 +31,7 @@ class CheckDefinition:
     params: Mapping[str, Any] = field(default_factory=dict)
     depends_on: tuple[str, ...] = ()
     advisory: bool = False
+    needs: Callable[[Lab], str] | None = None
 
 
 REGISTRY: dict[str, CheckDefinition] = {}
@@ -40,6 +44,7 @@ def register(
     params: Mapping[str, Any] | None = None,
     depends_on: tuple[str, ...] = (),
     advisory: bool = False,
+    needs: Callable[[Lab], str] | None = None,
 ) -> Callable[[CheckFunction], CheckFunction]:
     """Return a decorator that registers a check function under ``check_id``.
 
@@ -50,7 +55,7 @@ def register(
         if check_id in REGISTRY:
             raise ValueError(f"check id registered twice: {check_id!r}")
         REGISTRY[check_id] = CheckDefinition(
-            check_id, title, function, MappingProxyType(dict(params or {})), depends_on, advisory)
+            check_id, title, function, MappingProxyType(dict(params or {})), depends_on, advisory, needs)
         return function
 
     return decorate

@@ -9,10 +9,11 @@ from typing import Any
 from grader.checks.registry import Verdict, failed, passed, register
 from grader.diagnosis import training_causes
 from grader.evidence import Evidence
+from grader.lab import Lab
 
 
 @register("train.runs", "the first phase trained without error, with finite loss")
-def train_runs(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
+def train_runs(evidence: Evidence, params: Mapping[str, Any], lab: Lab) -> Verdict:
     phases = evidence.phases()
     if not phases:
         ended = next(iter(evidence.events("exit")), None)
@@ -37,16 +38,16 @@ def train_runs(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
 
 @register("train.learns", "on the learnable synthetic data, loss falls and accuracy beats chance within the budget",
           params={"min_accuracy": 0.7, "max_loss": 0.62}, depends_on=("train.runs",))
-def train_learns(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
+def train_learns(evidence: Evidence, params: Mapping[str, Any], lab: Lab) -> Verdict:
     phases = [phase for phase in evidence.phases() if phase.end is not None]
     best, metric = _best(phases, _ACCURACY_KEYS, max)
     lowest, loss_metric = _best(phases, ("val_loss", "loss"), min)
     shown = {"best_accuracy": best, "metric": metric, "lowest_loss": lowest, "loss_metric": loss_metric,
              "budget": evidence.phases()[0].start.get("budget")}
     if best is not None and best >= params["min_accuracy"]:
-        return passed(f"{metric} reached {best:.2f} within the budget (chance is 0.50)", **shown)
+        return passed(f"{metric} reached {best:.2f} within the budget (chance is {lab.chance:.2f})", **shown)
     if lowest is not None and lowest <= params["max_loss"]:
-        return passed(f"{loss_metric} fell to {lowest:.3f}, below the 0.693 of guessing", **shown)
+        return passed(f"{loss_metric} fell to {lowest:.3f}, below the {lab.guessing_loss:.3f} of guessing", **shown)
     causes = training_causes(evidence, phases[0]) if phases else []
     if causes:
         return failed(f"the model did not learn ({metric} at most {_shown(best)}); probable cause: "
@@ -58,7 +59,9 @@ def train_learns(evidence: Evidence, params: Mapping[str, Any]) -> Verdict:
                   **shown)
 
 
-_ACCURACY_KEYS = ("val_accuracy", "val_acc", "val_binary_accuracy", "accuracy", "acc", "binary_accuracy")
+_ACCURACY_KEYS = ("val_accuracy", "val_acc", "val_binary_accuracy", "val_sparse_categorical_accuracy",
+                  "val_categorical_accuracy", "accuracy", "acc", "binary_accuracy", "sparse_categorical_accuracy",
+                  "categorical_accuracy")
 
 
 def _best(phases: list[Any], keys: tuple[str, ...], pick: Any) -> tuple[float | None, str]:
