@@ -39,6 +39,12 @@ def default_rubric() -> Path:
     return bundled_file(RUBRICS, DEFAULT_RUBRIC)
 
 
+def shipped_rubrics() -> dict[str, Path]:
+    """The rubrics shipped with the grader, by name (``transfer_learning``, ``tf_tutorial``, ...)."""
+    folder = default_rubric().parent
+    return {path.stem: path for path in sorted(folder.glob("*.toml"))}
+
+
 def reference_script() -> Path:
     """The reference solution of the lab."""
     return bundled_file(REFERENCE, "transfer.py")

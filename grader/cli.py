@@ -123,7 +123,8 @@ def main() -> None:
 
 _RUN_OPTIONS = [
     click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, path_type=Path),
-                 help="Rubric TOML (default: the bundled transfer-learning rubric)."),
+                 help="Rubric TOML, or the name of a shipped one (grade rubric list); default: "
+                      "transfer_learning, the bundled transfer-learning rubric."),
     click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path),
                  help="A real cats_and_dogs_filtered folder (train/ and validation/) to run students' code on "
                       "(default: synthetic data in that layout)."),
@@ -551,8 +552,8 @@ def canvas(out: Path, gradebook: Path, assignment: str, target: Path | None) -> 
 
 
 @main.command("gradescope-bundle")
-@click.option("--rubric", "rubric_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Rubric TOML (default: the bundled transfer-learning rubric).")
+@click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Rubric TOML, or the name of a shipped one (default: transfer_learning).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("autograder.zip"),
               show_default=True, help="Where the bundle is written.")
 def gradescope_bundle(rubric_path: Path | None, out: Path) -> None:
@@ -610,6 +611,23 @@ def _rubric_notes(rubric, quiet: bool) -> None:  # noqa: ANN001
 @main.group()
 def rubric() -> None:
     """Work with rubric files."""
+
+
+@rubric.command("list")
+def rubric_list() -> None:
+    """List the rubrics shipped with the grader (give a name to --rubric) and the lab each describes.
+
+    \b
+    Example:
+      grade rubric list
+      grade check transfer.py --rubric tf_tutorial
+    """
+    from grader.bundled import shipped_rubrics
+    from grader.rubric import load_rubric
+
+    for name, path in shipped_rubrics().items():
+        loaded = load_rubric(path)
+        click.echo(f"{name}: {loaded.name}\n    {loaded.lab.summary}")
 
 
 @rubric.command("validate")

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-from grader.bundled import default_rubric
+from grader.bundled import default_rubric, shipped_rubrics
 from grader.errors import RubricError
 from grader.families import CONVENTIONS
 from grader.lab import (AUGMENTATION, DEFAULT_LAB, HEAD, LAYER_ARGUMENTS, LOGITS, LOSSES, POOLING, FineTuneSpec, Lab,
@@ -82,12 +82,19 @@ class Rubric:
 
 
 def load_rubric(path: str | Path | None = None, known_checks: Mapping[str, Any] | None = None) -> Rubric:
-    """Read and validate the rubric at ``path`` (default: the bundled transfer-learning rubric).
+    """Read and validate the rubric at ``path`` (default: the bundled transfer-learning rubric), or
+    the shipped rubric named ``path`` (``tf_tutorial``; ``grade rubric list`` lists them).
 
     ``known_checks`` maps check ids to their definitions (default: the check registry). Raises
     ``RubricError`` naming the offending key and the value received.
     """
     path = Path(path) if path is not None else default_rubric()
+    if not path.exists() and path.suffix == "" and len(path.parts) == 1:  # a shipped rubric, by name
+        shipped = shipped_rubrics()
+        if str(path) not in shipped:
+            raise RubricError(f"rubric not found: {path} (neither a file nor a shipped rubric: "
+                              f"{', '.join(shipped)})")
+        path = shipped[str(path)]
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

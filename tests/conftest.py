@@ -22,9 +22,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 FIXTURES = Path(__file__).parent / "fixtures"
 SUBMISSIONS = FIXTURES / "submissions"
 REAL_WORLD = FIXTURES / "real_world"  # written the ways real students write the lab (Colab, Kaggle, ...)
+LABS = FIXTURES / "labs"  # per shipped lab other than the first: its reference and its mutants
 RECORDINGS = FIXTURES / "evidence"
 # Each corpus of fixture submissions and where its recordings live.
-CORPORA = {SUBMISSIONS: RECORDINGS, REAL_WORLD: RECORDINGS / "real_world"}
+SHIPPED_LABS = ("tf_tutorial",)  # rubrics/<lab>.toml, reference/<lab>/, fixtures/labs/<lab>/
+CORPORA = {SUBMISSIONS: RECORDINGS, REAL_WORLD: RECORDINGS / "real_world",
+           **{LABS / lab: RECORDINGS / "labs" / lab for lab in SHIPPED_LABS}}
 REPOSITORY = Path(__file__).parent.parent
 
 
@@ -114,15 +117,16 @@ def live(rubric):
     corpus.close()
 
 
-def _record_all(live: LiveCorpus) -> None:
+def record(live: LiveCorpus, corpora: dict[Path, Path] = CORPORA) -> None:
+    """Run every fixture of ``corpora`` (two at a time) and write its recording."""
     import grader
 
-    codes = {corpus: {name: code_file(name, corpus) for name in fixture_names(corpus)} for corpus in CORPORA}
-    for corpus in CORPORA:
+    codes = {corpus: {name: code_file(name, corpus) for name in fixture_names(corpus)} for corpus in corpora}
+    for corpus in corpora:
         for code in codes[corpus].values():
             live.submit(code)
-    for corpus, recordings in CORPORA.items():
-        recordings.mkdir(exist_ok=True)
+    for corpus, recordings in corpora.items():
+        recordings.mkdir(parents=True, exist_ok=True)
         for name, code in codes[corpus].items():
             run = live.evidence(code).run
             document = {"fixture": name, "code": code.name, "grader": grader.__version__, "run": run.to_dict()}
@@ -151,10 +155,21 @@ class Recorded:
         return grade_of(code_file(name, self.corpus), self.evidence(name), rubric)
 
 
+def lab_rubric(lab: str):  # noqa: ANN201
+    """The shipped rubric of ``lab``: its budget runs the lab's fixtures, its checks judge them."""
+    from grader.rubric import load_rubric
+
+    return load_rubric(REPOSITORY / "rubrics" / f"{lab}.toml")
+
+
 @pytest.fixture(scope="session")
 def recordings_made(request: pytest.FixtureRequest) -> bool:
     if request.config.getoption("--update-traces"):
-        _record_all(request.getfixturevalue("live"))
+        record(request.getfixturevalue("live"), {SUBMISSIONS: RECORDINGS, REAL_WORLD: CORPORA[REAL_WORLD]})
+        for lab in SHIPPED_LABS:
+            corpus = LiveCorpus(lab_rubric(lab))
+            record(corpus, {LABS / lab: CORPORA[LABS / lab]})
+            corpus.close()
     return True
 
 
