@@ -630,6 +630,67 @@ def rubric_list() -> None:
         click.echo(f"{name}: {loaded.name}\n    {loaded.lab.summary}")
 
 
+@rubric.command("init")
+@click.argument("solution", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The rubric file to write (TOML).")
+@click.option("--rubric", "start_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Rubric whose points, [run] budget and written questions to start from (a file or a shipped "
+                   "rubric's name; default: transfer_learning).")
+@click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A real dataset folder to run the solution on (default: synthetic data).")
+@click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="ImageNet weights (.h5) for the solution's base, if they are not in ~/.keras/models.")
+@click.option("--isolation", type=click.Choice(["auto", "bwrap", "process"]), default="auto", show_default=True,
+              help="bwrap: bubblewrap sandbox (Linux); process: resource limits only.")
+@click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+def rubric_init(solution: Path, out: Path, start_path: Path | None, data: Path | None, weights: Path | None,
+                isolation: str, force: bool) -> None:
+    """Write a rubric for your own variant of the lab from your solution (.py or .ipynb).
+
+    Runs SOLUTION under the harness, reads what its model is and does (base, input size, augmentation,
+    head, output and loss, classes, fine-tuning plan) into the rubric's [lab] table, and weighs every
+    check that applies with the starting rubric's points. A check the solution does not pass is left
+    out and named, so the solution scores full marks under the rubric written. Edit points, wording
+    and questions afterwards.
+
+    \b
+    Example:
+      grade rubric init my_solution.py --out my_lab.toml
+      grade submissions/ --rubric my_lab.toml
+    """
+    from grader.atomic import write_text
+    from grader.bundled import default_rubric
+    from grader.grading import collect_evidence
+    from grader.results import Submission
+    from grader.rubric import load_rubric
+    from grader.rubric_init import derive
+
+    if out.exists() and not force:
+        raise click.UsageError(f"{out} exists: give --force to overwrite it, or another --out")
+    start = load_rubric(start_path)
+    start_text = Path(start.source or default_rubric()).read_text(encoding="utf-8")
+    settings = _settings(start.budget, None, data, weights, isolation)
+    console = _console(True)
+    with console.status(f"running {solution.name} under the harness (about a minute) ..."):
+        evidence = collect_evidence(Submission(solution.parent.name, solution, solution.parent), settings)
+    try:
+        derived = derive(evidence, start, start_text, solution.name)
+    except ValueError as error:
+        raise GraderError(f"{solution}: {error}") from None
+    write_text(out, derived.text)
+    code = sum(spec.points for spec in derived.rubric.checks)
+    click.echo(f"wrote {out}: {len(derived.rubric.checks)} checks ({code:g} points), "
+               f"{derived.rubric.max_score:g} points in all")
+    click.echo(f"lab: {derived.rubric.lab.summary}")
+    for check_id, why in derived.left_out:
+        click.echo(f"left out {check_id}: {why}")
+    for said in derived.assumed:
+        click.echo(f"assumed: {said}")
+    click.echo(f"{solution.name} earns every point of the {len(derived.rubric.checks)} checks kept; "
+               f"next: grade rubric validate {out}")
+
+
 @rubric.command("validate")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def rubric_validate(path: Path) -> None:

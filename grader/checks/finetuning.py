@@ -10,7 +10,7 @@ from grader.evidence import Evidence, Phase
 from grader.lab import Lab
 
 _NEEDS_UNFREEZE = ("finetune.unfreeze",)
-_WITHOUT_WEIGHTS = 3  # layers without weights (activations, padding, adds) that may follow a cut
+WITHOUT_WEIGHTS = 3  # layers without weights (activations, padding, adds) that may follow a cut
 
 
 def fine_tune_phase(evidence: Evidence) -> Phase | None:
@@ -59,7 +59,7 @@ def finetune_partial(evidence: Evidence, params: Mapping[str, Any], lab: Lab) ->
     if trainable and len(trainable) < total:
         first = (base.get("trainable_layer_indices") or trainable)[0]
         # The first layer with weights at or after the cut: the layer at the cut may have none.
-        if cut is not None and not cut <= first <= cut + _WITHOUT_WEIGHTS:
+        if cut is not None and not cut <= first <= cut + WITHOUT_WEIGHTS:
             return failed(f"the base trains from layer {first}, not from layer {cut} as the lab asks",
                           f"Freeze base_model.layers[:{cut}] and leave the layers from {cut} on trainable "
                           f"(fine_tune_at = {cut}).", fine_tune_at=first)

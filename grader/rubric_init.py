@@ -1,0 +1,290 @@
+"""Write a rubric from an instructor's own solution: ``grade rubric init SOLUTION.py``.
+
+The solution runs under the harness like any submission; what its model is and does (the base and
+its arguments, the augmentation before the base, the head after it, the output and the loss, the
+classes it loaded, the fine-tuning plan) becomes the rubric's ``[lab]`` table. Every check that
+applies to that lab is weighed with the points of a starting rubric (the bundled one by default),
+and the rubric is then checked against the solution's own run: a check the solution does not pass
+is left out and reported, so that the solution scores full marks under what is written. The
+written questions are copied from the starting rubric, for the instructor to edit.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from types import MappingProxyType
+from typing import Any
+
+from grader.checks import REGISTRY
+from grader.checks.finetuning import WITHOUT_WEIGHTS, fine_tune_phase
+from grader.checks.layers import after_base, before_base, computing
+from grader.evidence import Evidence, applied_activation, output_activation
+from grader.lab import AUGMENTATION, HEAD, LAYER_ARGUMENTS, LOGITS, LOSSES, POOLING, FineTuneSpec, Lab, LayerSpec, \
+    OutputSpec
+from grader.results import CheckStatus
+from grader.rubric import Rubric, parse_rubric
+from grader.scoring import score_checks
+from grader.shared.renamed import current_id
+
+_POOLED = {"avg": "GlobalAveragePooling2D", "max": "GlobalMaxPooling2D"}  # a base's own pooling argument
+_DIGITS = 3  # significant digits kept of a measured factor or ratio
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A rubric derived from a solution: its text, the rubric it reads as, what was left out (check
+    id and the solution's verdict) and what was assumed rather than seen."""
+
+    text: str
+    rubric: Rubric
+    left_out: tuple[tuple[str, str], ...]
+    assumed: tuple[str, ...]
+
+
+def derive(evidence: Evidence, start: Rubric, start_text: str, source: str) -> Derived:
+    """The rubric for the lab ``evidence`` shows, weighed like ``start`` (whose text gives the
+    written questions). Raises ``ValueError`` when the run shows no pretrained base to describe."""
+    lab, assumed = lab_of(evidence)
+    candidates = [spec for spec in start.checks
+                  if not (REGISTRY[spec.id].needs and REGISTRY[spec.id].needs(lab))]
+    draft = parse_rubric(_document(start_text, lab, candidates, start), REGISTRY, source)
+    verdicts = {check.id: check for check in score_checks(evidence, draft)}
+    kept = [spec for spec in candidates if verdicts[spec.id].status is CheckStatus.PASS or spec.points == 0]
+    left_out = tuple((spec.id, verdicts[spec.id].message) for spec in candidates if spec not in kept)
+    left_out += tuple((spec.id, "not part of this lab") for spec in start.checks if spec not in candidates)
+    text = render(start_text, lab, kept, start, source, left_out)
+    rubric = parse_rubric(_toml(text), REGISTRY, source)
+    return Derived(text, rubric, left_out, tuple(assumed))
+
+
+def _toml(text: str) -> dict[str, Any]:
+    import tomllib
+
+    return tomllib.loads(text)
+
+
+def _document(start_text: str, lab: Lab, checks: Sequence[Any], start: Rubric) -> dict[str, Any]:
+    return _toml(render(start_text, lab, checks, start, "", ()))
+
+
+def lab_of(evidence: Evidence) -> tuple[Lab, list[str]]:
+    """The ``[lab]`` the run shows, and what had to be assumed (said in words)."""
+    application = evidence.application()
+    if application is None:
+        raise ValueError("the solution built no keras.applications base, so there is no transfer-learning lab "
+                         "to describe" + evidence.crash_note())
+    effective = application.get("effective", {})
+    assumed: list[str] = []
+    shape = effective.get("input_shape") or (application.get("input_shape") or [None, 224, 224, 3])[1:]
+    layers = evidence.model_layers()
+    head, output = _head(layers, _POOLED.get(str(effective.get("pooling"))))
+    classes, dataset = _data(evidence, assumed)
+    lab = Lab(base=str(application.get("architecture")), input_shape=tuple(int(v) for v in shape),
+              include_top=bool(effective.get("include_top")), weights="imagenet" if effective.get("weights") else "none",
+              augment=_augmentation(evidence, layers), head=head, output=_output(evidence, output, assumed),
+              classes=classes, dataset=dataset, finetune=_finetune(evidence, assumed))
+    return lab, assumed
+
+
+def _augmentation(evidence: Evidence, layers: list[dict[str, Any]]) -> tuple[LayerSpec, ...]:
+    found = [_spec(layer) for layer in before_base(layers) if layer.get("class") in AUGMENTATION]
+    if found:
+        return tuple(found)
+    for fact in evidence.static.of("data", "ImageDataGenerator"):  # augmentation by the generator
+        specs = []
+        if fact.details.get("horizontal_flip") is True:
+            specs.append(LayerSpec("RandomFlip", MappingProxyType({"mode": "horizontal"})))
+        degrees = fact.details.get("rotation_range")
+        if isinstance(degrees, (int, float)) and degrees:
+            specs.append(LayerSpec("RandomRotation", MappingProxyType({"factor": _rounded(degrees / 360)})))
+        if specs:
+            return tuple(specs)
+    return ()
+
+
+def _spec(layer: dict[str, Any]) -> LayerSpec:
+    """A layer of the run as the lab describes it: its class and the arguments the checks judge."""
+    config = layer.get("config", {})
+    arguments = {}
+    for name in LAYER_ARGUMENTS.get(layer["class"], ()):
+        value = config.get(name)
+        if isinstance(value, (list, tuple)) and value and all(isinstance(v, (int, float)) for v in value):
+            value = max(abs(float(v)) for v in value)  # a (low, high) factor: its largest magnitude
+        if isinstance(value, float):
+            value = _rounded(value)
+        if value is not None:
+            arguments[name] = value
+    return LayerSpec(layer["class"], MappingProxyType(arguments))
+
+
+def _head(layers: list[dict[str, Any]], pooled: str | None) -> tuple[tuple[LayerSpec, ...], dict[str, Any] | None]:
+    """The head after the base (its output Dense apart), and the output Dense."""
+    after = computing(after_base(layers))
+    output, _ = output_activation(after)
+    specs = [LayerSpec(pooled)] if pooled else []
+    for index, layer in enumerate(after):
+        if layer is output:
+            break
+        if layer.get("class") == "Dense":
+            specs.append(LayerSpec("Dense", MappingProxyType({"units": layer["config"].get("units"),
+                                                             "activation": str(applied_activation(after, index))})))
+        elif layer.get("class") in HEAD:
+            specs.append(_spec(layer))
+    return tuple(specs), output
+
+
+def _output(evidence: Evidence, output: dict[str, Any] | None, assumed: list[str]) -> OutputSpec:
+    phases = evidence.phases()
+    compiled = (phases[0].compile if phases else None) or evidence.first_compile() or {}
+    loss = str((compiled.get("loss") or {}).get("name") or "").lower().replace("_", "")
+    units = int((output or {}).get("config", {}).get("units") or 1)
+    after = computing(after_base(evidence.model_layers()))
+    activation = str(output_activation(after)[1] or LOGITS)
+    if (compiled.get("loss") or {}).get("from_logits"):
+        activation = LOGITS
+    names = {folded.replace("_", ""): key for key, folds in LOSSES.items() for folded in folds}
+    if loss not in names:
+        assumed.append(f"the loss ({loss or 'none seen'}) is none the grader knows: the rubric expects "
+                       f"{'binary' if units == 1 else 'sparse categorical'} cross-entropy")
+    key = names.get(loss, "binary_crossentropy" if units == 1 else "sparse_categorical_crossentropy")
+    return OutputSpec(units, activation if activation in ("sigmoid", "softmax", LOGITS) else LOGITS, key)
+
+
+def _data(evidence: Evidence, assumed: list[str]) -> tuple[tuple[str, ...], str]:
+    loaded = evidence.events("dataset")
+    names = next((tuple(event["class_names"]) for event in loaded if event.get("class_names")), ())
+    if not names:
+        assumed.append("the run named no classes: the rubric says cats and dogs")
+        names = ("cats", "dogs")
+    where = " ".join(f"{event.get('loader')} {event.get('directory')}" for event in loaded)
+    dataset = "cats_vs_dogs" if "tfds" in where or "cats_vs_dogs" in where else \
+        "PetImages" if "PetImages" in where else "cats_and_dogs_filtered"
+    return names, dataset
+
+
+def _finetune(evidence: Evidence, assumed: list[str]) -> FineTuneSpec:
+    phase = fine_tune_phase(evidence)
+    phases = evidence.phases()
+    if phase is None:
+        assumed.append("the solution does not fine-tune: the fine-tuning checks are left out")
+        return FineTuneSpec()
+    trainable = phase.base()["base"].get("trainable_layer_indices") or []
+    before = ((phases[0].compile or {}).get("optimizer") or {}).get("learning_rate")
+    after = ((phase.compile or {}).get("optimizer") or {}).get("learning_rate")
+    ratio = before / after if isinstance(before, (int, float)) and isinstance(after, (int, float)) and after else 1.0
+    carried = ((phase.start.get("requested") or {}).get("initial_epoch") or 0) > 0 or any(
+        "initial_epoch" in fact.details for fact in evidence.static.of("fit")[1:])
+    return FineTuneSpec(_cut(evidence, trainable[0]) if trainable and trainable[0] > 0 else None,
+                        max(1.0, _at_most(ratio)), carried)
+
+
+def _cut(evidence: Evidence, first: int) -> int:
+    """The solution's ``fine_tune_at``: the slice it freezes (``base_model.layers[:100]``) when that
+    agrees with the run, else the first layer with weights its fine-tuning trained."""
+    for fact in evidence.static.of("trainable"):
+        written = re.fullmatch(r".*\.layers\[:(\d+)\]", str(fact.details.get("loop_over") or ""))
+        if fact.details.get("value") is False and written and \
+                int(written.group(1)) <= first <= int(written.group(1)) + WITHOUT_WEIGHTS:
+            return int(written.group(1))
+    return first
+
+
+def _rounded(value: float) -> float:
+    return float(f"{value:.{_DIGITS}g}")
+
+
+def _at_most(ratio: float) -> float:
+    """``ratio`` to three digits, never above it (beyond float noise): the check asks for at least it."""
+    shown = _rounded(ratio)
+    if shown <= ratio * (1 + 1e-6):
+        return shown
+    scale = 10 ** (_DIGITS - 1 - math.floor(math.log10(ratio)))
+    return math.floor(ratio * scale) / scale
+
+
+# ---------------------------------------------------------------- the rubric's text
+
+def _value(value: Any) -> str:
+    """A TOML value: strings as JSON strings (valid TOML basic strings), inline tables and arrays."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(int(value)) if float(value).is_integer() else repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f"{key} = {_value(item)}" for key, item in value.items()) + " }"
+    return "[" + ", ".join(_value(item) for item in value) + "]"
+
+
+def _lab_table(lab: Lab) -> str:
+    def layers(specs: tuple[LayerSpec, ...]) -> str:
+        return "[\n" + "".join(f"  {_value({'layer': spec.layer, **spec.arguments})},\n" for spec in specs) + "]"
+
+    plan = lab.finetune
+    finetune = {**({"unfreeze_from": plan.unfreeze_from} if plan.unfreeze_from is not None else {}),
+                "rate_ratio": plan.rate_ratio, "initial_epoch": plan.initial_epoch}
+    return "\n".join([
+        "[lab]",
+        f"base = {_value(lab.base)}",
+        f"input_shape = {_value(list(lab.input_shape))}",
+        f"include_top = {_value(lab.include_top)}",
+        f"weights = {_value(lab.weights)}",
+        f"classes = {_value(list(lab.classes))}",
+        f"dataset = {_value(lab.dataset)}",
+        f"augment = {layers(lab.augment)}",
+        f"head = {layers(lab.head)}",
+        f"output = {_value({'units': lab.output.units, 'activation': lab.output.activation, 'loss': lab.output.loss})}",
+        "# unfreeze_from: the solution's fine_tune_at (the first layer it fine-tuned); rate_ratio: how many",
+        "# times lower its fine-tuning learning rate was than the first phase's.",
+        f"finetune = {_value(finetune)}",
+    ])
+
+
+def render(start_text: str, lab: Lab, checks: Sequence[Any], start: Rubric, source: str,
+           left_out: Sequence[tuple[str, str]]) -> str:
+    """The rubric's text: a header, ``[run]`` and the written questions of ``start``, the lab, and
+    ``checks`` with their points; code questions list only the checks kept."""
+    kept = {spec.id for spec in checks}
+    code = sum(spec.points for spec in checks)
+    written = sum(question.points for question in start.questions)
+    lines = [f"# Rubric written by `grade rubric init` from {source or 'a solution'}: the [lab] table is what",
+             "# that solution's run showed, the points and the written questions come from the starting rubric.",
+             "# Edit the points, the wording and the questions; `grade rubric validate` checks the result.",
+             *(f"# Left out: {check_id}: {why}" for check_id, why in left_out),
+             "",
+             "[rubric]",
+             f"name = {_value(f'Transfer learning: {lab.base} on {_classes(lab)}')}",
+             f"max_score = {_value(code + written)}",
+             *([f"code_file = {_value(start.code_file)}"] if start.code_file else []),
+             "",
+             "[run]",
+             *(f"{key} = {_value(value)}" for key, value in _budget(start).items()),
+             "",
+             _lab_table(lab),
+             ""]
+    for spec in checks:
+        lines += [f'[checks."{spec.id}"]', f"points = {_value(spec.points)}"]
+        changed = {key: value for key, value in spec.params.items() if REGISTRY[spec.id].params.get(key) != value}
+        if changed:
+            lines.append(f"params = {_value(changed)}")
+        lines.append("")
+    questions = start_text[start_text.index("[questions."):]
+    questions = re.sub(r"^checks = (\[.*?\])$", lambda match: "checks = " + _value(
+        [check_id for check_id in _toml(f"x = {match.group(1)}")["x"] if current_id(check_id) in kept]),
+        questions, flags=re.MULTILINE)
+    return "\n".join(lines) + "\n" + questions
+
+
+def _classes(lab: Lab) -> str:
+    return " vs ".join(lab.classes) if len(lab.classes) == 2 else f"{len(lab.classes)} classes"
+
+
+
+
+def _budget(rubric: Rubric) -> dict[str, Any]:
+    return asdict(rubric.budget)
