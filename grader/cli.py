@@ -146,7 +146,7 @@ def _run_options(function):  # noqa: ANN001, ANN202
 
 
 def _settings(rubric_budget, timeout: float | None, data: Path | None, weights: Path | None,  # noqa: ANN001
-              isolation: str):  # noqa: ANN202
+              isolation: str, lab=None):  # noqa: ANN001, ANN202
     from grader.run.sandbox import available_isolation
     from grader.run.settings import RunSettings
 
@@ -156,7 +156,8 @@ def _settings(rubric_budget, timeout: float | None, data: Path | None, weights: 
         _require_tutorial_layout(data)
     budget = replace(rubric_budget, timeout_seconds=timeout) if timeout else rubric_budget
     return RunSettings(budget=budget, data=data, weights_file=weights,
-                       isolation=None if isolation == "auto" else isolation)
+                       isolation=None if isolation == "auto" else isolation,
+                       base=(lab.base, lab.input_shape) if lab is not None and lab.weights == "imagenet" else None)
 
 
 def _require_tutorial_layout(data: Path) -> None:
@@ -222,7 +223,7 @@ def check(file: Path, answers: Path | None, rubric_path: Path | None, data: Path
         raise click.UsageError(f"grade check runs your code: a .py script or a .ipynb notebook, and {file.name} is "
                                "neither" + (" (give an answers document with --answers)"
                                             if file.suffix.lower() in ANSWER_SUFFIXES else ""))
-    settings = _settings(rubric.budget, timeout, data, weights, isolation)
+    settings = _settings(rubric.budget, timeout, data, weights, isolation, rubric.lab)
     console = _console(json_out == "-", quiet)
     if answers is None:  # as class grading finds it: the answers document in the script's folder
         answers = (folder_submission(file.parent) or Submission(file.stem, file, file.parent)).answers
@@ -294,7 +295,7 @@ def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weigh
 
     rubric = load_rubric(rubric_path)
     _rubric_notes(rubric, quiet or json_out == "-")
-    settings = _settings(rubric.budget, timeout, data, weights, isolation)
+    settings = _settings(rubric.budget, timeout, data, weights, isolation, rubric.lab)
     console = _console(json_out == "-", quiet)
     folder = _intake(folder, out, console)
     found = discover(folder, rubric.code_file)

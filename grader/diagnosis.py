@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from grader.evidence import Evidence, Phase, output_activation
-from grader.families import CONVENTIONS, DEFAULT_BASE, InputConvention, convention_of
+from grader.families import CONVENTIONS, DEFAULT_BASE, InputConvention, convention_of, spans_expected
 
 
 @dataclass(frozen=True)
@@ -24,14 +24,17 @@ class Cause:
 
 
 def input_range_cause(statistics: dict[str, float] | None, evidence: Evidence, base: str = DEFAULT_BASE,
-                      convention: InputConvention = CONVENTIONS[DEFAULT_BASE]) -> Cause | None:
+                      convention: InputConvention = CONVENTIONS[DEFAULT_BASE], tolerance: float = 0.1) -> Cause | None:
     """What the statistics of the base's inputs say about the student's preprocessing, for a base
-    whose weights expect ``convention`` (MobileNetV2's [-1, 1] by default). The causes named here
-    are those of the [-1, 1] family; for the others the check says what the base expects."""
+    whose weights expect ``convention`` (MobileNetV2's [-1, 1] by default). The [-1, 1] family's
+    usual mistakes are named; for the other families, a range that is not theirs is said as such."""
     if not statistics:
         return None
     low, high, std = statistics["min"], statistics["max"], statistics["std"]
     if convention.name != "tf":
+        if not spans_expected(low, high, convention, tolerance):
+            return Cause("input_range", f"inputs to the base span [{low:.2f}, {high:.2f}], not {convention.expects} "
+                         f"as {base} expects", convention.hint)
         return _flat_input(std)
     if high <= -0.9 and low >= -1.01:
         return Cause("double_scaling",
@@ -93,6 +96,11 @@ def training_causes(evidence: Evidence, phase: Phase) -> list[Cause]:
     if cause is not None:
         causes.append(cause)
     causes.extend(loss_output_causes(evidence, phase))
+    base = phase.base()
+    if base is not None and base["base"]["trainable_weights"]:
+        causes.append(Cause("base_not_frozen", "the base trained from the first step (it was not frozen): the new "
+                            "head's large, random early gradients reach the pretrained layers and wreck their "
+                            "features", "Set base_model.trainable = False before the first compile and fit."))
     rate = ((phase.compile or {}).get("optimizer") or {}).get("learning_rate")
     if isinstance(rate, (int, float)) and (rate >= 0.1 or rate <= 1e-6):
         causes.append(Cause("learning_rate", f"the learning rate {rate:g} is far from the usual 1e-3 to 1e-5: "
@@ -128,6 +136,14 @@ def loss_output_causes(evidence: Evidence, phase: Phase) -> list[Cause]:
                             "probabilities (from_logits=False)",
                             "Add activation='sigmoid' to the output layer, or use "
                             "BinaryCrossentropy(from_logits=True)."))
+    if "categorical" in name and units and units > 1 and loss.get("from_logits") and activation == "softmax":
+        causes.append(Cause("logits_mismatch", "the loss is told the output is logits (from_logits=True) but the "
+                            "output layer already applies a softmax: the softmax is applied twice",
+                            "Drop from_logits=True with a softmax output, or drop the softmax and keep it."))
+    if "categorical" in name and units and units > 1 and not loss.get("from_logits") and activation == "linear":
+        causes.append(Cause("logits_mismatch", "the output layer has no activation (logits) but the loss expects "
+                            "probabilities (from_logits=False)",
+                            "Add activation='softmax' to the output layer, or pass from_logits=True to the loss."))
     if units == 1 and activation == "softmax":
         causes.append(Cause("softmax_one_unit", "softmax over a single unit always outputs 1.0, whatever the "
                             "image: the model cannot learn", "Use activation='sigmoid' for one output unit."))

@@ -146,6 +146,14 @@ class Lab:
         return math.log(len(self.classes))
 
     @property
+    def learning_thresholds(self) -> dict[str, float]:
+        """What ``train.learns`` asks of a lab of this many classes unless the rubric says otherwise:
+        accuracy 40% of the way from guessing to perfect, or a loss 10% under guessing's (0.70 and
+        0.62 for two classes)."""
+        return {"min_accuracy": round(self.chance + 0.4 * (1 - self.chance), 2),
+                "max_loss": round(0.9 * self.guessing_loss, 2)}
+
+    @property
     def summary(self) -> str:
         """The lab in one paragraph, as ``grade rubric validate`` prints it."""
         height, width, channels = self.input_shape

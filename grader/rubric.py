@@ -118,7 +118,7 @@ def parse_rubric(document: Mapping[str, Any], known_checks: Mapping[str, Any], s
     lab = _lab(document.get("lab", {}), where.at("lab"))
     notes: list[str] = []
     legacy: dict[str, Any] = {}
-    checks = tuple(_check(check_id, body, known_checks, where, notes, legacy)
+    checks = tuple(_check(check_id, body, known_checks, where, notes, legacy, lab)
                    for check_id, body in _table(document, "checks", where).items())
     lab = _with_legacy(lab, legacy, "lab" in document, where)
     _lab_serves(checks, lab, known_checks, where)
@@ -195,7 +195,7 @@ _LEGACY_LAB_KEY = {"factor": "augment: RandomRotation's factor", "size": "input_
 
 
 def _check(check_id: str, body: Any, known: Mapping[str, Any], where: _Where, notes: list[str],
-           legacy: dict[str, Any]) -> CheckSpec:
+           legacy: dict[str, Any], lab: Lab) -> CheckSpec:
     here = where.at(f'checks."{check_id}"')
     check_id = _renamed(check_id, known, notes)
     if check_id not in known:
@@ -211,7 +211,9 @@ def _check(check_id: str, body: Any, known: Mapping[str, Any], where: _Where, no
                      f"({_LEGACY_LAB_KEY[old]}); it is read from the check for one more release")
         legacy[old] = given[old]
         given = {key: value for key, value in given.items() if key != old}
-    params = _params(given, getattr(known[check_id], "params", {}), here.at("params"))
+    definition = known[check_id]
+    defaults = definition.defaults(lab) if hasattr(definition, "defaults") else getattr(definition, "params", {})
+    params = _params(given, defaults, here.at("params"))
     return CheckSpec(check_id, _points(body, "points", here), params, _typed(body, "hidden", bool, here, False))
 
 
@@ -296,7 +298,8 @@ def _budget(table: Any, where: _Where) -> RunBudget:
     return RunBudget(**values)
 
 
-_DATASETS = {"cats_and_dogs_filtered": 2, "PetImages": 2, "cats_vs_dogs": 2}  # served offline, and their classes
+# The datasets served offline (synthetic, in their real layouts and counts) and their classes.
+_DATASETS = {"cats_and_dogs_filtered": 2, "PetImages": 2, "cats_vs_dogs": 2, "flower_photos": 5, "tf_flowers": 5}
 _LAB_KEYS = {"base", "input_shape", "include_top", "weights", "classes", "dataset", "augment", "head", "output",
              "finetune"}
 

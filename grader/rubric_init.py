@@ -15,7 +15,7 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -26,7 +26,7 @@ from grader.evidence import Evidence, applied_activation, output_activation
 from grader.lab import AUGMENTATION, HEAD, LAYER_ARGUMENTS, LOGITS, LOSSES, POOLING, FineTuneSpec, Lab, LayerSpec, \
     OutputSpec
 from grader.results import CheckStatus
-from grader.rubric import Rubric, parse_rubric
+from grader.rubric import CheckSpec, Rubric, parse_rubric
 from grader.scoring import score_checks
 from grader.shared.renamed import current_id
 
@@ -49,16 +49,25 @@ def derive(evidence: Evidence, start: Rubric, start_text: str, source: str) -> D
     """The rubric for the lab ``evidence`` shows, weighed like ``start`` (whose text gives the
     written questions). Raises ``ValueError`` when the run shows no pretrained base to describe."""
     lab, assumed = lab_of(evidence)
-    candidates = [spec for spec in start.checks
+    candidates = [_for_lab(spec, start, lab) for spec in start.checks
                   if not (REGISTRY[spec.id].needs and REGISTRY[spec.id].needs(lab))]
     draft = parse_rubric(_document(start_text, lab, candidates, start), REGISTRY, source)
     verdicts = {check.id: check for check in score_checks(evidence, draft)}
     kept = [spec for spec in candidates if verdicts[spec.id].status is CheckStatus.PASS or spec.points == 0]
     left_out = tuple((spec.id, verdicts[spec.id].message) for spec in candidates if spec not in kept)
-    left_out += tuple((spec.id, "not part of this lab") for spec in start.checks if spec not in candidates)
+    kept_ids = {spec.id for spec in candidates}
+    left_out += tuple((spec.id, "not part of this lab") for spec in start.checks if spec.id not in kept_ids)
     text = render(start_text, lab, kept, start, source, left_out)
     rubric = parse_rubric(_toml(text), REGISTRY, source)
     return Derived(text, rubric, left_out, tuple(assumed))
+
+
+def _for_lab(spec: CheckSpec, start: Rubric, lab: Lab) -> CheckSpec:
+    """``spec`` for ``lab``: the parameters the starting rubric set itself, the new lab's defaults for
+    the others (train.learns asks a five-class lab for less than a two-class one)."""
+    definition = REGISTRY[spec.id]
+    own = {key: value for key, value in spec.params.items() if definition.defaults(start.lab).get(key) != value}
+    return replace(spec, params=MappingProxyType({**definition.defaults(lab), **own}))
 
 
 def _toml(text: str) -> dict[str, Any]:
@@ -161,6 +170,8 @@ def _data(evidence: Evidence, assumed: list[str]) -> tuple[tuple[str, ...], str]
         assumed.append("the run named no classes: the rubric says cats and dogs")
         names = ("cats", "dogs")
     where = " ".join(f"{event.get('loader')} {event.get('directory')}" for event in loaded)
+    if "flower" in where:
+        return names, "tf_flowers" if "tfds" in where else "flower_photos"
     dataset = "cats_vs_dogs" if "tfds" in where or "cats_vs_dogs" in where else \
         "PetImages" if "PetImages" in where else "cats_and_dogs_filtered"
     return names, dataset
@@ -269,7 +280,8 @@ def render(start_text: str, lab: Lab, checks: Sequence[Any], start: Rubric, sour
              ""]
     for spec in checks:
         lines += [f'[checks."{spec.id}"]', f"points = {_value(spec.points)}"]
-        changed = {key: value for key, value in spec.params.items() if REGISTRY[spec.id].params.get(key) != value}
+        defaults = REGISTRY[spec.id].defaults(lab)
+        changed = {key: value for key, value in spec.params.items() if defaults.get(key) != value}
         if changed:
             lines.append(f"params = {_value(changed)}")
         lines.append("")

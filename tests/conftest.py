@@ -25,7 +25,7 @@ REAL_WORLD = FIXTURES / "real_world"  # written the ways real students write the
 LABS = FIXTURES / "labs"  # per shipped lab other than the first: its reference and its mutants
 RECORDINGS = FIXTURES / "evidence"
 # Each corpus of fixture submissions and where its recordings live.
-SHIPPED_LABS = ("tf_tutorial",)  # rubrics/<lab>.toml, reference/<lab>/, fixtures/labs/<lab>/
+SHIPPED_LABS = ("tf_tutorial", "flowers")  # rubrics/<lab>.toml, reference/<lab>/, fixtures/labs/<lab>/
 CORPORA = {SUBMISSIONS: RECORDINGS, REAL_WORLD: RECORDINGS / "real_world",
            **{LABS / lab: RECORDINGS / "labs" / lab for lab in SHIPPED_LABS}}
 REPOSITORY = Path(__file__).parent.parent

@@ -160,6 +160,9 @@ def test_the_wheel_ships_the_rubric_and_the_reference_but_no_tests(installed: Pa
     assert (installed / "dl_lab_rubrics" / "transfer_learning.toml").is_file()
     assert (installed / "dl_lab_reference" / "transfer.py").is_file()
     assert (installed / "dl_lab_reference" / "answers.md").is_file()
+    for lab in ("tf_tutorial", "flowers"):  # the other shipped labs, each with its reference
+        assert (installed / "dl_lab_rubrics" / f"{lab}.toml").is_file()
+        assert {p.name for p in (installed / "dl_lab_reference" / lab).iterdir()} >= {"transfer.py", "answers.md"}
     assert not (installed / "tests").exists() and not (installed / "rubrics").exists()
 
 

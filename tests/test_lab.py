@@ -70,7 +70,8 @@ def test_results_and_overrides_saved_under_old_ids_are_read_under_the_new_ones(t
     ('output = { units = 1, loss = "sparse_categorical_crossentropy" }', r"lab\.output\.loss: must be binary"),
     ('head = [{ layer = "Dense", units = 64 }, { layer = "GlobalAveragePooling2D" }]', r"pooling layer .* comes first"),
     ('head = [{ layer = "Dense", unit = 64 }]', r"unknown key 'unit'"),
-    ('dataset = "flower_photos"', r"offline data exists for"),
+    ('dataset = "cifar10"', r"offline data exists for"),
+    ('dataset = "flower_photos"', r"lab\.classes: flower_photos has 5 classes"),
     ("finetune = { rate_ratio = 0.5 }", r"rate_ratio: must be at least 1"),
 ])
 def test_a_bad_lab_table_is_refused_naming_the_key(tmp_path: Path, lab: str, problem: str) -> None:

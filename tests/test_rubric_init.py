@@ -59,11 +59,19 @@ def test_the_tutorial_variant_is_read_back_from_its_reference() -> None:
                                                                               "head.output")]
 
 
-@pytest.mark.parametrize("name", sorted(SHIPPED["tf_tutorial"]))
-def test_under_it_the_tutorial_s_reference_and_mutants_are_judged_as_by_the_shipped_rubric(name: str) -> None:
-    rubric = _derived(LABS / "tf_tutorial", "reference").rubric
-    recorded = Recorded(LABS / "tf_tutorial")
-    assert _failing(recorded, name, rubric) == SHIPPED["tf_tutorial"][name]
+def test_the_flowers_lab_is_read_back_from_its_reference() -> None:
+    derived = _derived(LABS / "flowers", "reference")
+    assert derived.rubric.lab == lab_rubric("flowers").lab
+    learns = next(spec for spec in derived.rubric.checks if spec.id == "train.learns")
+    assert dict(learns.params) == {"min_accuracy": 0.52, "max_loss": 1.45} and "params" not in \
+        derived.text.split('[checks."train.learns"]')[1].split("[checks.")[0]  # the lab's defaults, not written
+
+
+@pytest.mark.parametrize(("lab", "name"), [(lab, name) for lab in SHIPPED for name in sorted(SHIPPED[lab])])
+def test_under_it_each_lab_s_reference_and_mutants_are_judged_as_by_the_shipped_rubric(lab: str, name: str) -> None:
+    rubric = _derived(LABS / lab, "reference").rubric
+    recorded = Recorded(LABS / lab)
+    assert _failing(recorded, name, rubric) == SHIPPED[lab][name]
     if name == "reference":
         grade = recorded.grade(name, rubric)
         assert sum(c.points for c in grade.checks) == sum(c.max_points for c in grade.checks)
@@ -92,7 +100,7 @@ def test_a_solution_without_a_pretrained_base_is_refused() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("lab", ["transfer_learning", "tf_tutorial"])
+@pytest.mark.parametrize("lab", ["transfer_learning", "tf_tutorial", "flowers"])
 def test_the_command_writes_a_rubric_under_which_the_reference_scores_full_marks(lab: str, tmp_path: Path) -> None:
     folder = REPOSITORY / "reference" / ("" if lab == "transfer_learning" else lab)
     written = tmp_path / "my_lab.toml"

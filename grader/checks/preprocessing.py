@@ -34,7 +34,7 @@ def input_range(evidence: Evidence, params: Mapping[str, Any], lab: Lab) -> Verd
     shown = {key: round(value, 4) for key, value in statistics.items()}
     if spans_expected(low, high, convention, params["tolerance"]):
         return passed(f"inputs to the base span [{low:.2f}, {high:.2f}], as {base} expects", statistics=shown)
-    cause = input_range_cause(statistics, evidence, base, convention)
+    cause = input_range_cause(statistics, evidence, base, convention, params["tolerance"])
     if cause is not None:
         return failed(cause.explanation, cause.fix, statistics=shown, cause=cause.id)
     return failed(f"inputs to the base span [{low:.2f}, {high:.2f}], not {convention.expects} as {base} expects",

@@ -32,6 +32,11 @@ class CheckDefinition:
     depends_on: tuple[str, ...] = ()
     advisory: bool = False
     needs: Callable[[Lab], str] | None = None
+    lab_params: Callable[[Lab], Mapping[str, Any]] | None = None  # defaults that depend on the lab
+
+    def defaults(self, lab: Lab) -> Mapping[str, Any]:
+        """The check's parameters for ``lab`` when a rubric gives none."""
+        return MappingProxyType({**self.params, **(self.lab_params(lab) if self.lab_params else {})})
 
 
 REGISTRY: dict[str, CheckDefinition] = {}
@@ -45,6 +50,7 @@ def register(
     depends_on: tuple[str, ...] = (),
     advisory: bool = False,
     needs: Callable[[Lab], str] | None = None,
+    lab_params: Callable[[Lab], Mapping[str, Any]] | None = None,
 ) -> Callable[[CheckFunction], CheckFunction]:
     """Return a decorator that registers a check function under ``check_id``.
 
@@ -55,7 +61,7 @@ def register(
         if check_id in REGISTRY:
             raise ValueError(f"check id registered twice: {check_id!r}")
         REGISTRY[check_id] = CheckDefinition(
-            check_id, title, function, MappingProxyType(dict(params or {})), depends_on, advisory, needs)
+            check_id, title, function, MappingProxyType(dict(params or {})), depends_on, advisory, needs, lab_params)
         return function
 
     return decorate

@@ -37,7 +37,8 @@ def train_runs(evidence: Evidence, params: Mapping[str, Any], lab: Lab) -> Verdi
 
 
 @register("train.learns", "on the learnable synthetic data, loss falls and accuracy beats chance within the budget",
-          params={"min_accuracy": 0.7, "max_loss": 0.62}, depends_on=("train.runs",))
+          params={"min_accuracy": 0.7, "max_loss": 0.62}, depends_on=("train.runs",),
+          lab_params=lambda lab: lab.learning_thresholds)
 def train_learns(evidence: Evidence, params: Mapping[str, Any], lab: Lab) -> Verdict:
     phases = [phase for phase in evidence.phases() if phase.end is not None]
     best, metric = _best(phases, _ACCURACY_KEYS, max)

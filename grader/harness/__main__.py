@@ -43,8 +43,9 @@ def install(config: HarnessConfig, trace: Trace) -> training.Recorder:
     applications.install(trace, Path(config.weights_cache), config.weights_file)
     keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
     petimages = Path(config.petimages_zip) if config.petimages_zip else None
+    flowers = Path(config.flowers_root) if config.flowers_root else None
     data.install(data.DatasetRedirect(Path(config.data_root), config.data_kind, Path(config.data_zip),
-                                      keras_home, trace, petimages))
+                                      keras_home, trace, petimages, flowers))
     return training.install(training.Recorder(trace, config))
 
 

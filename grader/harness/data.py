@@ -18,15 +18,16 @@ _VALIDATION_NAMES = {"validation", "val", "valid", "validation_set", "test", "te
 _CLASS_NAMES = {"cat": "cats", "cats": "cats", "dog": "dogs", "dogs": "dogs"}
 _ZIP_NAMES = ("cats_and_dogs", "cats-and-dogs", "catsanddogs", "dogs-vs-cats", "dogs_vs_cats", "cats_vs_dogs")
 _PETIMAGES_NAMES = ("petimages", "kagglecatsanddogs")
+_FLOWERS = "flower_photos"
 
 
 class DatasetRedirect:
     """Maps paths from the student's machine to the offline dataset (``root`` in tutorial layout)."""
 
     def __init__(self, root: Path, kind: str, zip_path: Path, keras_home: Path, trace: Trace,
-                 petimages_zip: Path | None = None) -> None:
+                 petimages_zip: Path | None = None, flowers: Path | None = None) -> None:
         self.root, self.kind, self.zip_path, self.keras_home, self.trace = root, kind, zip_path, keras_home, trace
-        self.petimages_zip = petimages_zip
+        self.petimages_zip, self.flowers = petimages_zip, flowers
 
     def archive(self, requested: Any) -> Any:
         """The offline archive standing for a dataset archive the script opens and this machine
@@ -54,6 +55,8 @@ class DatasetRedirect:
         if path.is_dir() and _holds_class_folders(path):
             return os.fspath(path)
         parts = [part.lower() for part in path.parts]
+        if self.flowers is not None and any("flower" in part for part in parts):
+            return self._flower_folder(requested, parts)
         target = self.root / "train"
         for index in range(len(parts) - 1, -1, -1):
             if parts[index] in _CLASS_NAMES:
@@ -69,6 +72,15 @@ class DatasetRedirect:
                                f"the {self.kind} dataset's {target.relative_to(self.root)}/ instead")
         return os.fspath(target)
 
+    def _flower_folder(self, requested: Any, parts: list[str]) -> str:
+        """The synthetic flower photos (or one kind of them) for a flowers folder not on this machine."""
+        assert self.flowers is not None
+        kinds = {child.name for child in self.flowers.iterdir() if child.is_dir()}
+        target = next((self.flowers / part for part in reversed(parts) if part in kinds), self.flowers)
+        self.trace.accommodate(f"dataset folder {os.fspath(requested)!r} is not on this machine; read the synthetic "
+                               f"{_FLOWERS}{'/' + target.name if target != self.flowers else ''} instead")
+        return os.fspath(target)
+
     def get_file(self, original: Any) -> Any:
         """A ``get_file`` that serves the cats-and-dogs archive offline, in both Keras meanings of
         ``extract=True``: Keras 2 returned the archive (the folder beside it), Keras 3 returns the
@@ -76,6 +88,8 @@ class DatasetRedirect:
 
         def serve(arguments: dict[str, Any]) -> str | None:
             name = str(arguments.get("fname") or "") + " " + str(arguments.get("origin") or "")
+            if self.flowers is not None and _FLOWERS in name.lower():
+                return self._serve_flowers(arguments)
             return self._serve_archive(arguments) if any(key in name.lower() for key in _ZIP_NAMES) else None
 
         return wrap_get_file(original, serve)
@@ -93,6 +107,30 @@ class DatasetRedirect:
             _link(home / "cats_and_dogs_filtered", self.root)
         self.trace.accommodate(f"download of {fname} served offline from the {self.kind} dataset")
         return os.fspath(extracted if arguments.get("extract") or arguments.get("untar") else archive)
+
+
+    def _serve_flowers(self, arguments: dict[str, Any]) -> str:
+        """``get_file`` of ``flower_photos.tgz``, answered where Keras 3 would put it: extracted, a
+        folder holding ``flower_photos/`` (named ``<fname>`` or ``<stem>_extracted`` as Keras names
+        it); not extracted, the photos' folder itself. The tutorial's ``Path(archive).with_suffix('')``
+        finds them too."""
+        assert self.flowers is not None
+        datasets = Path(arguments.get("cache_dir") or self.keras_home).expanduser() / arguments.get("cache_subdir", "datasets")
+        datasets.mkdir(parents=True, exist_ok=True)
+        given = str(arguments.get("fname") or "")
+        fname = given or Path(str(arguments["origin"])).name
+        if not (arguments.get("extract") or arguments.get("untar")):
+            served = datasets / fname
+        else:
+            served = datasets / (f"{fname[:fname.find('.')]}_extracted" if given and "." in fname else fname)
+            served.mkdir(exist_ok=True)
+            _link(served / _FLOWERS, self.flowers)
+            if served.suffix:
+                _link(served.with_suffix(""), self.flowers)
+        _link(served, self.flowers)
+        self.trace.accommodate(f"download of {fname} served offline from the synthetic {_FLOWERS} "
+                               "(five kinds, the real counts)")
+        return os.fspath(served)
 
 
 def _link(link: Path, target: Path) -> None:

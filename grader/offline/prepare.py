@@ -1,9 +1,10 @@
 """Make the offline assets before any student code runs: dataset, zip, and common stand-ins.
 
 The sandbox mounts the cache read-only, so what a child would otherwise build on every run (a
-stand-in for MobileNetV2 at the input sizes students use) is built once here, in a separate
-process, so the grading process itself never imports TensorFlow for it.
-``python -m grader.offline.prepare`` does it by hand.
+stand-in for MobileNetV2 at the input sizes students use, and for the base a rubric's lab names)
+is built once here, in a separate process, so the grading process itself never imports
+TensorFlow for it. ``python -m grader.offline.prepare [CACHE] [ARCHITECTURE:SIZE ...]`` does it
+by hand (``EfficientNetB0:224``).
 """
 
 from __future__ import annotations
@@ -22,34 +23,48 @@ COMMON_SIZES = (160, 128, 150, 224, 96)
 _LOCK = threading.Lock()
 
 
-def _common_requests() -> list[dict[str, object]]:
-    return [{"input_shape": (size, size, 3), "include_top": False} for size in COMMON_SIZES]
+Base = tuple[str, tuple[int, int, int]]  # an architecture of keras.applications and its input shape
 
 
-def missing_stand_ins(cache: Path) -> list[dict[str, object]]:
-    """The common MobileNetV2 stand-ins not yet in ``cache``."""
-    return [kwargs for kwargs in _common_requests() if not stand_in_path("MobileNetV2", kwargs, cache).is_file()]
+def _requests(base: Base | None) -> list[tuple[str, dict[str, object]]]:
+    common = [("MobileNetV2", {"input_shape": (size, size, 3), "include_top": False}) for size in COMMON_SIZES]
+    lab = [(base[0], {"input_shape": tuple(base[1]), "include_top": False})] if base else []
+    return common + [request for request in lab if request not in common]
 
 
-def ensure_offline_assets(cache: Path | None = None) -> None:
-    """Make sure the dataset, its zip and the common stand-ins exist; builds what is missing."""
+def missing_stand_ins(cache: Path, base: Base | None = None) -> list[tuple[str, dict[str, object]]]:
+    """The stand-ins not yet in ``cache``: MobileNetV2's common ones, and the lab's ``base``."""
+    return [(architecture, kwargs) for architecture, kwargs in _requests(base)
+            if not stand_in_path(architecture, kwargs, cache).is_file()]
+
+
+def ensure_offline_assets(cache: Path | None = None, base: Base | None = None) -> None:
+    """Make sure the dataset, its zip and the stand-ins exist; builds what is missing."""
     cache = cache or cache_root()
     with _LOCK:
         ensure_dataset(cache)
         ensure_zip(cache)
-        if missing_stand_ins(cache):
-            subprocess.run([sys.executable, "-m", "grader.offline.prepare", str(cache)], check=True,
-                           capture_output=True)
+        missing = missing_stand_ins(cache, base)
+        if missing:
+            subprocess.run([sys.executable, "-m", "grader.offline.prepare", str(cache),
+                            *(f"{name}:{kwargs['input_shape'][0]}x{kwargs['input_shape'][1]}" for name, kwargs in missing)],
+                           check=True, capture_output=True)
 
 
-def _build(cache: Path) -> None:
-    from keras.applications import MobileNetV2
+def _build(cache: Path, wanted: list[str]) -> None:
+    import keras
 
     from grader.offline.weights import build_application
 
-    for kwargs in missing_stand_ins(cache):
-        build_application(MobileNetV2, {**kwargs, "weights": "imagenet"}, cache=cache)
+    for request in wanted:
+        name, _, size = request.partition(":")
+        height, _, width = size.partition("x")
+        kwargs = {"input_shape": (int(height), int(width or height), 3), "include_top": False}
+        if not stand_in_path(name, kwargs, cache).is_file():
+            build_application(getattr(keras.applications, name), {**kwargs, "weights": "imagenet"}, cache=cache)
 
 
 if __name__ == "__main__":
-    _build(Path(sys.argv[1]) if len(sys.argv) > 1 else cache_root())
+    arguments = sys.argv[1:]
+    _build(Path(arguments[0]) if arguments else cache_root(),
+           arguments[1:] or [f"{name}:{kwargs['input_shape'][0]}" for name, kwargs in _requests(None)])

@@ -183,12 +183,23 @@ def initialise(model: Any, seed: int) -> None:
     """Give every weight a seeded value, independent of the process's global random state."""
     rng = np.random.default_rng(seed)
     for variable in model.weights:
-        variable.assign(_initial_value(variable.path, tuple(variable.shape), rng))
+        shape = tuple(variable.shape)
+        leaf = variable.path.rsplit("/", 1)[-1]
+        if leaf in _INPUT_STATISTICS and shape == (3,):
+            variable.assign(_INPUT_STATISTICS[leaf])  # a Normalization layer (EfficientNet): ImageNet's
+        elif shape:  # a scalar (a Normalization layer's count) keeps its value
+            variable.assign(_initial_value(variable.path, shape, rng))
     # The last BatchNorm feeds the features a head will see: centred at zero, its ReLU leaves them
     # sparse and small, as a trained network's are, rather than a large constant a head must cancel.
     last_beta = [variable for variable in model.weights if variable.path.endswith("/beta")][-1:]
     for variable in last_beta:
         variable.assign(np.zeros(tuple(variable.shape), np.float32))
+
+
+# The per-channel statistics of ImageNet on the [0, 1] scale, which the real weights of the models that
+# normalise inside (EfficientNet) carry in their Normalization layer.
+_INPUT_STATISTICS = {"mean": np.array([0.485, 0.456, 0.406], np.float32),
+                     "variance": np.square(np.array([0.229, 0.224, 0.225], np.float32))}
 
 
 def _initial_value(path: str, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:

@@ -18,7 +18,7 @@ from grader.cache import cache_root
 from grader.errors import SubmissionError
 from grader.intake import Program, read_program
 from grader.offline.prepare import ensure_offline_assets
-from grader.offline.synthetic import ensure_dataset, ensure_petimages_zip, ensure_zip
+from grader.offline.synthetic import ensure_dataset, ensure_flowers, ensure_petimages_zip, ensure_zip
 from grader.results import RunResult, RunStatus
 from grader.run.command import child_env, grader_command
 from grader.run.inspection import confirm, start_inspector
@@ -79,21 +79,24 @@ class DataSource:
     kind: str  # "synthetic" or the real folder's path
     zip: Path  # the tutorial's download, cats_and_dogs_filtered/{train,validation}/{cats,dogs}
     petimages: Path | None = None  # Microsoft's PetImages/{Cat,Dog}, made only for scripts that name it
+    flowers: Path | None = None  # TensorFlow's flower_photos/{daisy,...}, made only for scripts that name it
 
 
 _PETIMAGES_NAMES = ("petimages", "kagglecatsanddogs")
+_FLOWERS_NAMES = ("flower_photos", "tf_flowers")
 
 
 def data_source(settings: RunSettings, program: Program) -> DataSource:
     """The real folder given with ``--data``, else the synthetic dataset (made once, cached); the
-    PetImages archive too when the program names it."""
-    ensure_offline_assets(settings.cache)
+    PetImages archive and the flower photos too when the program names them."""
+    ensure_offline_assets(settings.cache, settings.base)
     archive = ensure_zip(settings.cache)
-    petimages = (ensure_petimages_zip(settings.cache)
-                 if any(name in program.source.lower() for name in _PETIMAGES_NAMES) else None)
+    source = program.source.lower()
+    petimages = ensure_petimages_zip(settings.cache) if any(name in source for name in _PETIMAGES_NAMES) else None
+    flowers = ensure_flowers(settings.cache) if any(name in source for name in _FLOWERS_NAMES) else None
     if settings.data is not None:
-        return DataSource(settings.data, str(settings.data), archive, petimages)
-    return DataSource(ensure_dataset(settings.cache).root, "synthetic", archive, petimages)
+        return DataSource(settings.data, str(settings.data), archive, petimages, flowers)
+    return DataSource(ensure_dataset(settings.cache).root, "synthetic", archive, petimages, flowers)
 
 
 def _run_in(work: Path, program: Program, settings: RunSettings, isolation: Isolation, keep: Path | None,
@@ -109,10 +112,11 @@ def _run_in(work: Path, program: Program, settings: RunSettings, isolation: Isol
         data_zip=str(data.zip), weights_cache=str(cache), seed=settings.seed, budget=settings.budget,
         weights_file=str(settings.weights_file) if settings.weights_file else None,
         petimages_zip=str(data.petimages) if data.petimages else None,
+        flowers_root=str(data.flowers) if data.flowers else None,
         save_models=settings.save_models, key_fd=_key_pipe(key))
     config.write(control / "config.json")
     env = {**child_env(scratch.home, isolation, settings.extra_env), "GRADER_CACHE": str(cache)}
-    readable = [control, data.root, data.zip.parent, cache / "weights"]
+    readable = [control, data.root, data.zip.parent, cache / "weights", *([data.flowers.parent] if data.flowers else [])]
     if settings.weights_file:
         readable.append(settings.weights_file)
     command = grader_command(["grader.harness", str(control / "config.json")], scratch.root, readable, env, isolation,

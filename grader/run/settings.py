@@ -23,3 +23,6 @@ class RunSettings:
     save_models: bool = True
     work_root: Path | None = None  # where scratch folders are made (default: the system temp)
     extra_env: dict[str, str] = field(default_factory=dict)
+    # The lab's pretrained base and input size: its stand-in weights are made before any run, as the
+    # sandbox cannot keep what a run builds. MobileNetV2's usual sizes are always made.
+    base: tuple[str, tuple[int, int, int]] | None = None

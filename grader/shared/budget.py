@@ -38,6 +38,7 @@ class HarnessConfig:
     budget: RunBudget = field(default_factory=RunBudget)
     weights_file: str | None = None
     petimages_zip: str | None = None  # the synthetic PetImages archive, when the script names it
+    flowers_root: str | None = None  # the synthetic flower_photos folder, when the script names it
     save_models: bool = True
     key_fd: int | None = None  # a pipe holding the key that signs trace lines; closed before student code
 
