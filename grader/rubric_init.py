@@ -11,7 +11,6 @@ written questions are copied from the starting rubric, for the instructor to edi
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -23,12 +22,13 @@ from grader.checks import REGISTRY
 from grader.checks.finetuning import WITHOUT_WEIGHTS, fine_tune_phase
 from grader.checks.layers import after_base, before_base, computing
 from grader.evidence import Evidence, applied_activation, output_activation
-from grader.lab import AUGMENTATION, HEAD, LAYER_ARGUMENTS, LOGITS, LOSSES, POOLING, FineTuneSpec, Lab, LayerSpec, \
-    OutputSpec
+from grader.lab import AUGMENTATION, HEAD, LAYER_ARGUMENTS, LOGITS, LOSSES, FineTuneSpec, Lab, LayerSpec, OutputSpec
+from grader.lab_table import render_lab
 from grader.results import CheckStatus
 from grader.rubric import CheckSpec, Rubric, parse_rubric
 from grader.scoring import score_checks
 from grader.shared.renamed import current_id
+from grader.tables import toml_value
 
 _POOLED = {"avg": "GlobalAveragePooling2D", "max": "GlobalMaxPooling2D"}  # a base's own pooling argument
 _DIGITS = 3  # significant digits kept of a measured factor or ratio
@@ -219,43 +219,6 @@ def _at_most(ratio: float) -> float:
 
 # ---------------------------------------------------------------- the rubric's text
 
-def _value(value: Any) -> str:
-    """A TOML value: strings as JSON strings (valid TOML basic strings), inline tables and arrays."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return str(int(value)) if float(value).is_integer() else repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, Mapping):
-        return "{ " + ", ".join(f"{key} = {_value(item)}" for key, item in value.items()) + " }"
-    return "[" + ", ".join(_value(item) for item in value) + "]"
-
-
-def _lab_table(lab: Lab) -> str:
-    def layers(specs: tuple[LayerSpec, ...]) -> str:
-        return "[\n" + "".join(f"  {_value({'layer': spec.layer, **spec.arguments})},\n" for spec in specs) + "]"
-
-    plan = lab.finetune
-    finetune = {**({"unfreeze_from": plan.unfreeze_from} if plan.unfreeze_from is not None else {}),
-                "rate_ratio": plan.rate_ratio, "initial_epoch": plan.initial_epoch}
-    return "\n".join([
-        "[lab]",
-        f"base = {_value(lab.base)}",
-        f"input_shape = {_value(list(lab.input_shape))}",
-        f"include_top = {_value(lab.include_top)}",
-        f"weights = {_value(lab.weights)}",
-        f"classes = {_value(list(lab.classes))}",
-        f"dataset = {_value(lab.dataset)}",
-        f"augment = {layers(lab.augment)}",
-        f"head = {layers(lab.head)}",
-        f"output = {_value({'units': lab.output.units, 'activation': lab.output.activation, 'loss': lab.output.loss})}",
-        "# unfreeze_from: the solution's fine_tune_at (the first layer it fine-tuned); rate_ratio: how many",
-        "# times lower its fine-tuning learning rate was than the first phase's.",
-        f"finetune = {_value(finetune)}",
-    ])
-
-
 def render(start_text: str, lab: Lab, checks: Sequence[Any], start: Rubric, source: str,
            left_out: Sequence[tuple[str, str]]) -> str:
     """The rubric's text: a header, ``[run]`` and the written questions of ``start``, the lab, and
@@ -269,24 +232,24 @@ def render(start_text: str, lab: Lab, checks: Sequence[Any], start: Rubric, sour
              *(f"# Left out: {check_id}: {why}" for check_id, why in left_out),
              "",
              "[rubric]",
-             f"name = {_value(f'Transfer learning: {lab.base} on {_classes(lab)}')}",
-             f"max_score = {_value(code + written)}",
-             *([f"code_file = {_value(start.code_file)}"] if start.code_file else []),
+             f"name = {toml_value(f'Transfer learning: {lab.base} on {_classes(lab)}')}",
+             f"max_score = {toml_value(code + written)}",
+             *([f"code_file = {toml_value(start.code_file)}"] if start.code_file else []),
              "",
              "[run]",
-             *(f"{key} = {_value(value)}" for key, value in _budget(start).items()),
+             *(f"{key} = {toml_value(value)}" for key, value in _budget(start).items()),
              "",
-             _lab_table(lab),
+             render_lab(lab),
              ""]
     for spec in checks:
-        lines += [f'[checks."{spec.id}"]', f"points = {_value(spec.points)}"]
+        lines += [f'[checks."{spec.id}"]', f"points = {toml_value(spec.points)}"]
         defaults = REGISTRY[spec.id].defaults(lab)
         changed = {key: value for key, value in spec.params.items() if defaults.get(key) != value}
         if changed:
-            lines.append(f"params = {_value(changed)}")
+            lines.append(f"params = {toml_value(changed)}")
         lines.append("")
     questions = start_text[start_text.index("[questions."):]
-    questions = re.sub(r"^checks = (\[.*?\])$", lambda match: "checks = " + _value(
+    questions = re.sub(r"^checks = (\[.*?\])$", lambda match: "checks = " + toml_value(
         [check_id for check_id in _toml(f"x = {match.group(1)}")["x"] if current_id(check_id) in kept]),
         questions, flags=re.MULTILINE)
     return "\n".join(lines) + "\n" + questions
