@@ -110,13 +110,15 @@ class GradeGroup(click.Group):
 @click.group(cls=GradeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="dl-lab-grader")
 def main() -> None:
-    """Grade the transfer-learning lab (MobileNetV2, cats vs dogs), offline.
+    """Grade transfer-learning labs, offline: by default MobileNetV2 on cats vs dogs, or any variant
+    a rubric's [lab] table describes.
 
     \b
     Examples:
       grade examples/submissions          grade a class (same as: grade class DIR)
       grade check transfer.py             check your own lab before handing it in
       grade reference --out /tmp/ref      run the reference solution
+      grade rubric init mine.py --out my.toml   a rubric for your own variant, from your solution
       grade rubric validate my.toml       check a rubric file
     """
 

@@ -19,7 +19,7 @@ POOLING = ("GlobalAveragePooling2D", "GlobalMaxPooling2D", "Flatten")
 LAYER_ARGUMENTS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "RandomFlip": ("mode",), "RandomRotation": ("factor",), "RandomZoom": ("height_factor",),
     "RandomContrast": ("factor",), "RandomTranslation": ("height_factor", "width_factor"),
-    "RandomBrightness": ("factor",), "Rescaling": ("scale", "offset"),
+    "RandomBrightness": ("factor",),
     "GlobalAveragePooling2D": (), "GlobalMaxPooling2D": (), "Flatten": (),
     "Dense": ("units", "activation"), "Dropout": ("rate",), "BatchNormalization": (),
 })

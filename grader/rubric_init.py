@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from types import MappingProxyType
@@ -29,6 +30,11 @@ from grader.rubric import CheckSpec, Rubric, parse_rubric
 from grader.scoring import score_checks
 from grader.shared.renamed import current_id
 from grader.tables import toml_value
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 _POOLED = {"avg": "GlobalAveragePooling2D", "max": "GlobalMaxPooling2D"}  # a base's own pooling argument
 _DIGITS = 3  # significant digits kept of a measured factor or ratio
@@ -55,8 +61,8 @@ def derive(evidence: Evidence, start: Rubric, start_text: str, source: str) -> D
     verdicts = {check.id: check for check in score_checks(evidence, draft)}
     kept = [spec for spec in candidates if verdicts[spec.id].status is CheckStatus.PASS or spec.points == 0]
     left_out = tuple((spec.id, verdicts[spec.id].message) for spec in candidates if spec not in kept)
-    kept_ids = {spec.id for spec in candidates}
-    left_out += tuple((spec.id, "not part of this lab") for spec in start.checks if spec.id not in kept_ids)
+    applicable = {spec.id for spec in candidates}
+    left_out += tuple((spec.id, "not part of this lab") for spec in start.checks if spec.id not in applicable)
     text = render(start_text, lab, kept, start, source, left_out)
     rubric = parse_rubric(_toml(text), REGISTRY, source)
     return Derived(text, rubric, left_out, tuple(assumed))
@@ -71,8 +77,6 @@ def _for_lab(spec: CheckSpec, start: Rubric, lab: Lab) -> CheckSpec:
 
 
 def _toml(text: str) -> dict[str, Any]:
-    import tomllib
-
     return tomllib.loads(text)
 
 
@@ -90,11 +94,12 @@ def lab_of(evidence: Evidence) -> tuple[Lab, list[str]]:
     assumed: list[str] = []
     shape = effective.get("input_shape") or (application.get("input_shape") or [None, 224, 224, 3])[1:]
     layers = evidence.model_layers()
-    head, output = _head(layers, _POOLED.get(str(effective.get("pooling"))))
+    head, output, activation = _head(layers, _POOLED.get(str(effective.get("pooling"))))
     classes, dataset = _data(evidence, assumed)
     lab = Lab(base=str(application.get("architecture")), input_shape=tuple(int(v) for v in shape),
               include_top=bool(effective.get("include_top")), weights="imagenet" if effective.get("weights") else "none",
-              augment=_augmentation(evidence, layers), head=head, output=_output(evidence, output, assumed),
+              augment=_augmentation(evidence, layers), head=head,
+              output=_output(evidence, output, activation, assumed),
               classes=classes, dataset=dataset, finetune=_finetune(evidence, assumed))
     return lab, assumed
 
@@ -130,10 +135,10 @@ def _spec(layer: dict[str, Any]) -> LayerSpec:
     return LayerSpec(layer["class"], MappingProxyType(arguments))
 
 
-def _head(layers: list[dict[str, Any]], pooled: str | None) -> tuple[tuple[LayerSpec, ...], dict[str, Any] | None]:
-    """The head after the base (its output Dense apart), and the output Dense."""
+def _head(layers: list[dict[str, Any]], pooled: str | None) -> tuple[tuple[LayerSpec, ...], dict[str, Any] | None, str]:
+    """The head after the base (its output Dense apart), the output Dense and the activation applied to it."""
     after = computing(after_base(layers))
-    output, _ = output_activation(after)
+    output, activation = output_activation(after)
     specs = [LayerSpec(pooled)] if pooled else []
     for index, layer in enumerate(after):
         if layer is output:
@@ -143,16 +148,15 @@ def _head(layers: list[dict[str, Any]], pooled: str | None) -> tuple[tuple[Layer
                                                              "activation": str(applied_activation(after, index))})))
         elif layer.get("class") in HEAD:
             specs.append(_spec(layer))
-    return tuple(specs), output
+    return tuple(specs), output, str(activation or LOGITS)
 
 
-def _output(evidence: Evidence, output: dict[str, Any] | None, assumed: list[str]) -> OutputSpec:
+def _output(evidence: Evidence, output: dict[str, Any] | None, activation: str, assumed: list[str]) -> OutputSpec:
+    """The output layer and its loss; an output the loss reads as logits is ``linear``."""
     phases = evidence.phases()
     compiled = (phases[0].compile if phases else None) or evidence.first_compile() or {}
     loss = str((compiled.get("loss") or {}).get("name") or "").lower().replace("_", "")
     units = int((output or {}).get("config", {}).get("units") or 1)
-    after = computing(after_base(evidence.model_layers()))
-    activation = str(output_activation(after)[1] or LOGITS)
     if (compiled.get("loss") or {}).get("from_logits"):
         activation = LOGITS
     names = {folded.replace("_", ""): key for key, folds in LOSSES.items() for folded in folds}
@@ -167,7 +171,7 @@ def _data(evidence: Evidence, assumed: list[str]) -> tuple[tuple[str, ...], str]
     loaded = evidence.events("dataset")
     names = next((tuple(event["class_names"]) for event in loaded if event.get("class_names")), ())
     if not names:
-        assumed.append("the run named no classes: the rubric says cats and dogs")
+        assumed.append("the run named no classes: cats and dogs assumed")
         names = ("cats", "dogs")
     where = " ".join(f"{event.get('loader')} {event.get('directory')}" for event in loaded)
     if "flower" in where:

@@ -70,9 +70,8 @@ def _pooling_written(evidence: Evidence, wanted: str) -> Verdict:
 
 
 def _dense_hint(lab: Lab) -> str:
-    after = lab.pooling.layer if lab.pooling else "the base"
     wanted = " then ".join(f"layers.{spec.shown}" for spec in lab.hidden_dense)
-    return f"Add {wanted} after the pooling layer." if lab.pooling else f"Add {wanted} after {after}."
+    return f"Add {wanted} after {'the pooling layer' if lab.pooling else 'the base'}."
 
 
 def _matches_in_order(found: list[tuple[Any, str]], wanted: tuple[LayerSpec, ...]) -> list[Any]:
@@ -81,8 +80,7 @@ def _matches_in_order(found: list[tuple[Any, str]], wanted: tuple[LayerSpec, ...
     for spec in wanted:
         for index in range(position, len(found)):
             layer, activation = found[index]
-            if _units(layer) == spec.get("units") and (activation if activation != "None" else "linear") == \
-                    spec.get("activation", "linear"):
+            if _units(layer) == spec.get("units") and activation == spec.get("activation", "linear"):
                 matched.append(layer)
                 position = index + 1
                 break
@@ -202,13 +200,14 @@ _APPLYING = ("Activation", "Lambda", "Dropout")  # may follow the output Dense w
 
 
 def _written_activation(evidence: Evidence, dense: Fact) -> str:
-    """The activation the source applies to a written Dense: its own, or an Activation written next."""
+    """The activation the source applies to a written Dense: its own, or an Activation written next;
+    ``linear`` when it writes none, as Keras does."""
     head = _written_head(evidence)
     following = head[head.index(dense) + 1:head.index(dense) + 2]
     activation = written_.argument(dense, "activation")
     if following and following[0].name == "Activation":
         activation = written_.argument(following[0], "activation")
-    return str(activation).rsplit(".", 1)[-1]
+    return "linear" if activation is None else str(activation).rsplit(".", 1)[-1]
 
 
 def _output_written(evidence: Evidence, lab: Lab) -> Verdict:
@@ -217,7 +216,6 @@ def _output_written(evidence: Evidence, lab: Lab) -> Verdict:
         return _never_built(evidence)
     output = dense[-1]
     activation = _written_activation(evidence, output)
-    right = written_.argument(output, "units") == lab.output.units and (
-        activation == lab.output.activation or (lab.output.from_logits and activation in ("None", "linear")))
+    right = written_.argument(output, "units") == lab.output.units and activation == lab.output.activation
     return written_.judged(evidence, [output], [output] if right else [], lab.output.shown,
                            f"End with layers.{lab.output.shown}.", "")

@@ -108,7 +108,6 @@ class DatasetRedirect:
         self.trace.accommodate(f"download of {fname} served offline from the {self.kind} dataset")
         return os.fspath(extracted if arguments.get("extract") or arguments.get("untar") else archive)
 
-
     def _serve_flowers(self, arguments: dict[str, Any]) -> str:
         """``get_file`` of ``flower_photos.tgz``, answered where Keras 3 would put it: extracted, a
         folder holding ``flower_photos/`` (named ``<fname>`` or ``<stem>_extracted`` as Keras names
@@ -121,13 +120,14 @@ class DatasetRedirect:
         fname = given or Path(str(arguments["origin"])).name
         if not (arguments.get("extract") or arguments.get("untar")):
             served = datasets / fname
+            _link(served, self.flowers)
         else:
             served = datasets / (f"{fname[:fname.find('.')]}_extracted" if given and "." in fname else fname)
-            served.mkdir(exist_ok=True)
-            _link(served / _FLOWERS, self.flowers)
+            if not served.is_symlink():  # an earlier call may have linked this name to the photos themselves
+                served.mkdir(exist_ok=True)
+                _link(served / _FLOWERS, self.flowers)
             if served.suffix:
                 _link(served.with_suffix(""), self.flowers)
-        _link(served, self.flowers)
         self.trace.accommodate(f"download of {fname} served offline from the synthetic {_FLOWERS} "
                                "(five kinds, the real counts)")
         return os.fspath(served)

@@ -46,9 +46,11 @@ def ensure_offline_assets(cache: Path | None = None, base: Base | None = None) -
         ensure_zip(cache)
         missing = missing_stand_ins(cache, base)
         if missing:
+            # Not checked: a stand-in that cannot be made here is made (or fails, saying why) in the run
+            # that needs it, so a base that will not build never stops a class from being graded.
             subprocess.run([sys.executable, "-m", "grader.offline.prepare", str(cache),
                             *(f"{name}:{kwargs['input_shape'][0]}x{kwargs['input_shape'][1]}" for name, kwargs in missing)],
-                           check=True, capture_output=True)
+                           check=False, capture_output=True)
 
 
 def _build(cache: Path, wanted: list[str]) -> None:
