@@ -120,7 +120,7 @@ class LiveRuns:
             "flat": (flat / "alice.py", RunSettings(budget=budget), (flat / "alice.py",)),
             "read_others": (FIXTURES / "hostile" / "read_others" / "transfer.py", RunSettings(budget=budget), None),
             "notebook_homes": (RUNS / "notebook_homes.py", RunSettings(budget=budget), None),
-            "flowers_downloads": (RUNS / "flowers_downloads.py", RunSettings(budget=budget), None),
+            "dataset_downloads": (RUNS / "dataset_downloads.py", RunSettings(budget=budget), None),
         }
         self._pool = ThreadPoolExecutor(max_workers=2)
         self._futures = {name: self._pool.submit(run_submission, code, settings, None, files)
@@ -141,14 +141,15 @@ def runs(rubric, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN001
 
 
 @pytest.mark.slow
-def test_the_flower_photos_are_served_in_every_way_scripts_fetch_them(runs) -> None:  # noqa: ANN001
-    result = runs["flowers_downloads"]
+def test_the_flower_photos_and_tfds_cats_vs_dogs_are_served_with_their_real_counts(runs) -> None:  # noqa: ANN001
+    result = runs["dataset_downloads"]
     assert result.status is RunStatus.COMPLETED, result.reason
     printed = dict(line.split(" ", 1) for line in result.stdout_tail.splitlines()
-                   if line.split(" ", 1)[0] in ("CLASSIC", "INSIDE", "SUFFIX", "TFDS"))
+                   if line.split(" ", 1)[0] in ("CLASSIC", "INSIDE", "SUFFIX", "TFDS", "PETS"))
     assert printed["CLASSIC"] == "['daisy', 'dandelion', 'roses', 'sunflowers', 'tulips']"
     assert printed["INSIDE"] == printed["SUFFIX"] == "3670"  # the real count
     assert printed["TFDS"] == "5 ['dandelion', 'daisy', 'tulips', 'sunflowers', 'roses'] 2936 734"
+    assert printed["PETS"] == "['cat', 'dog'] 23262 23262"  # PetImages' 25,000 less the 1,738 tfds skips
     served = " ".join(event.get("what", "") + str(event) for event in result.events("accommodation"))
     assert "flower_photos" in served and "tf_flowers" in served
 

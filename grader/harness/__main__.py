@@ -44,8 +44,9 @@ def install(config: HarnessConfig, trace: Trace) -> training.Recorder:
     keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
     petimages = Path(config.petimages_zip) if config.petimages_zip else None
     flowers = Path(config.flowers_root) if config.flowers_root else None
+    pets = Path(config.tfds_pets_root) if config.tfds_pets_root else None
     data.install(data.DatasetRedirect(Path(config.data_root), config.data_kind, Path(config.data_zip),
-                                      keras_home, trace, petimages, flowers))
+                                      keras_home, trace, petimages, flowers, pets))
     return training.install(training.Recorder(trace, config))
 
 

@@ -25,9 +25,10 @@ class DatasetRedirect:
     """Maps paths from the student's machine to the offline dataset (``root`` in tutorial layout)."""
 
     def __init__(self, root: Path, kind: str, zip_path: Path, keras_home: Path, trace: Trace,
-                 petimages_zip: Path | None = None, flowers: Path | None = None) -> None:
+                 petimages_zip: Path | None = None, flowers: Path | None = None,
+                 tfds_pets: Path | None = None) -> None:
         self.root, self.kind, self.zip_path, self.keras_home, self.trace = root, kind, zip_path, keras_home, trace
-        self.petimages_zip, self.flowers = petimages_zip, flowers
+        self.petimages_zip, self.flowers, self.tfds_pets = petimages_zip, flowers, tfds_pets
 
     def archive(self, requested: Any) -> Any:
         """The offline archive standing for a dataset archive the script opens and this machine

@@ -53,9 +53,10 @@ _IMAGES = {".jpg", ".jpeg", ".png"}
 FLOWER_LABELS = ["dandelion", "daisy", "tulips", "sunflowers", "roses"]  # tf_flowers' label order
 
 
-def _files(root: Path) -> list[tuple[str, int]]:
-    files = sorted((str(path), 0 if path.parent.name.startswith("cat") else 1)
-                   for path in root.glob("*/*/*") if path.suffix.lower() in _IMAGES)
+def _files(root: Path, pattern: str = "*/*/*") -> list[tuple[str, int]]:
+    """Cats (0) and dogs (1) under ``root``: ``split/class/image`` by default, ``class/image`` with ``*/*``."""
+    files = sorted((str(path), 0 if path.parent.name.lower().startswith("cat") else 1)
+                   for path in root.glob(pattern) if path.suffix.lower() in _IMAGES)
     return _interleaved(files, 2)
 
 
@@ -94,7 +95,10 @@ def module(redirect: Any) -> types.ModuleType:
     """Build the stand-in module, reading images under ``redirect.root``."""
     fake = types.ModuleType("tensorflow_datasets")
     fake.__dict__["__grader_stand_in__"] = True
-    catalogue = {"cats_vs_dogs": (lambda: _files(redirect.root), ["cat", "dog"])}
+    # cats_vs_dogs: its real count when synthetic (23,262 images); with a real --data folder, that folder.
+    pets = redirect.tfds_pets
+    catalogue = {"cats_vs_dogs": ((lambda: _files(pets, "*/*")) if pets is not None else (lambda: _files(redirect.root)),
+                                  ["cat", "dog"])}
     if redirect.flowers is not None:
         catalogue["tf_flowers"] = (lambda: _flower_files(redirect.flowers), FLOWER_LABELS)
 

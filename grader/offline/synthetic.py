@@ -182,3 +182,27 @@ def ensure_flowers(cache: Path | None = None) -> Path:
     shutil.rmtree(root.parent, ignore_errors=True)
     staging.rename(root.parent)
     return root
+
+
+# tensorflow_datasets' cats_vs_dogs: 23,262 images (PetImages' 25,000 less the 1,738 that tfds skips as
+# unreadable), labels cat and dog, no split (students slice "train[:80%]").
+TFDS_CATS_VS_DOGS = 23_262
+
+
+def ensure_tfds_cats_vs_dogs(cache: Path | None = None) -> Path:
+    """Return a folder of synthetic images with tfds ``cats_vs_dogs``'s real count, ``Cat/`` and
+    ``Dog/`` as in PetImages, generating it first if absent (a few tens of seconds, once)."""
+    root = (cache or cache_root()) / "datasets" / f"cats_vs_dogs.v{GENERATOR_VERSION}" / "PetImages"
+    if (root / "COMPLETE").is_file():
+        return root
+    staging = root.parent.with_name(root.parent.name + f".tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    for number, (folder_name, label) in enumerate(PETIMAGES_CLASSES.items()):
+        folder = staging / "PetImages" / folder_name
+        folder.mkdir(parents=True)
+        for index in range(TFDS_CATS_VS_DOGS // 2 + (number < TFDS_CATS_VS_DOGS % 2)):
+            draw_image(label, image_seed("tfds", label, index) * 7).save(folder / f"{index}.jpg", quality=85)
+    (staging / "PetImages" / "COMPLETE").write_text(f"{TFDS_CATS_VS_DOGS}\n")
+    shutil.rmtree(root.parent, ignore_errors=True)
+    staging.rename(root.parent)
+    return root

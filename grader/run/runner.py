@@ -18,7 +18,8 @@ from grader.cache import cache_root
 from grader.errors import SubmissionError
 from grader.intake import Program, read_program
 from grader.offline.prepare import ensure_offline_assets
-from grader.offline.synthetic import ensure_dataset, ensure_flowers, ensure_petimages_zip, ensure_zip
+from grader.offline.synthetic import (ensure_dataset, ensure_flowers, ensure_petimages_zip, ensure_tfds_cats_vs_dogs,
+                                      ensure_zip)
 from grader.results import RunResult, RunStatus
 from grader.run.command import child_env, grader_command
 from grader.run.inspection import confirm, start_inspector
@@ -80,6 +81,7 @@ class DataSource:
     zip: Path  # the tutorial's download, cats_and_dogs_filtered/{train,validation}/{cats,dogs}
     petimages: Path | None = None  # Microsoft's PetImages/{Cat,Dog}, made only for scripts that name it
     flowers: Path | None = None  # TensorFlow's flower_photos/{daisy,...}, made only for scripts that name it
+    tfds_pets: Path | None = None  # tfds cats_vs_dogs's 23,262 images, made only for scripts that load it
 
 
 _PETIMAGES_NAMES = ("petimages", "kagglecatsanddogs")
@@ -94,9 +96,11 @@ def data_source(settings: RunSettings, program: Program) -> DataSource:
     source = program.source.lower()
     petimages = ensure_petimages_zip(settings.cache) if any(name in source for name in _PETIMAGES_NAMES) else None
     flowers = ensure_flowers(settings.cache) if any(name in source for name in _FLOWERS_NAMES) else None
-    if settings.data is not None:
+    if settings.data is not None:  # tfds's cats_vs_dogs is then read from the real folder
         return DataSource(settings.data, str(settings.data), archive, petimages, flowers)
-    return DataSource(ensure_dataset(settings.cache).root, "synthetic", archive, petimages, flowers)
+    tfds_pets = ensure_tfds_cats_vs_dogs(settings.cache) if "cats_vs_dogs" in source and "tensorflow_datasets" in source \
+        else None
+    return DataSource(ensure_dataset(settings.cache).root, "synthetic", archive, petimages, flowers, tfds_pets)
 
 
 def _run_in(work: Path, program: Program, settings: RunSettings, isolation: Isolation, keep: Path | None,
@@ -113,10 +117,11 @@ def _run_in(work: Path, program: Program, settings: RunSettings, isolation: Isol
         weights_file=str(settings.weights_file) if settings.weights_file else None,
         petimages_zip=str(data.petimages) if data.petimages else None,
         flowers_root=str(data.flowers) if data.flowers else None,
+        tfds_pets_root=str(data.tfds_pets) if data.tfds_pets else None,
         save_models=settings.save_models, key_fd=_key_pipe(key))
     config.write(control / "config.json")
     env = {**child_env(scratch.home, isolation, settings.extra_env), "GRADER_CACHE": str(cache)}
-    readable = [control, data.root, data.zip.parent, cache / "weights", *([data.flowers.parent] if data.flowers else [])]
+    readable = [control, data.root, data.zip.parent, cache / "weights"]  # the zip's folder holds every dataset
     if settings.weights_file:
         readable.append(settings.weights_file)
     command = grader_command(["grader.harness", str(control / "config.json")], scratch.root, readable, env, isolation,

@@ -39,6 +39,7 @@ class HarnessConfig:
     weights_file: str | None = None
     petimages_zip: str | None = None  # the synthetic PetImages archive, when the script names it
     flowers_root: str | None = None  # the synthetic flower_photos folder, when the script names it
+    tfds_pets_root: str | None = None  # tfds cats_vs_dogs with its real count, when the script loads it
     save_models: bool = True
     key_fd: int | None = None  # a pipe holding the key that signs trace lines; closed before student code
 
