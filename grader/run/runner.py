@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,7 @@ class DataSource:
 
 _PETIMAGES_NAMES = ("petimages", "kagglecatsanddogs")
 _FLOWERS_NAMES = ("flower_photos", "tf_flowers")
+_MAKING = threading.Lock()
 
 
 def data_source(settings: RunSettings, program: Program) -> DataSource:
@@ -94,12 +96,13 @@ def data_source(settings: RunSettings, program: Program) -> DataSource:
     ensure_offline_assets(settings.cache, settings.base)
     archive = ensure_zip(settings.cache)
     source = program.source.lower()
-    petimages = ensure_petimages_zip(settings.cache) if any(name in source for name in _PETIMAGES_NAMES) else None
-    flowers = ensure_flowers(settings.cache) if any(name in source for name in _FLOWERS_NAMES) else None
-    if settings.data is not None:  # tfds's cats_vs_dogs is then read from the real folder
-        return DataSource(settings.data, str(settings.data), archive, petimages, flowers)
-    tfds_pets = ensure_tfds_cats_vs_dogs(settings.cache) if "cats_vs_dogs" in source and "tensorflow_datasets" in source \
-        else None
+    with _MAKING:  # two runs starting together must not draw one dataset into the same staging folder
+        petimages = ensure_petimages_zip(settings.cache) if any(name in source for name in _PETIMAGES_NAMES) else None
+        flowers = ensure_flowers(settings.cache) if any(name in source for name in _FLOWERS_NAMES) else None
+        if settings.data is not None:  # tfds's cats_vs_dogs is then read from the real folder
+            return DataSource(settings.data, str(settings.data), archive, petimages, flowers)
+        tfds_pets = (ensure_tfds_cats_vs_dogs(settings.cache)
+                     if "cats_vs_dogs" in source and "tensorflow_datasets" in source else None)
     return DataSource(ensure_dataset(settings.cache).root, "synthetic", archive, petimages, flowers, tfds_pets)
 
 
