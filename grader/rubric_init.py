@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import re
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from types import MappingProxyType
@@ -26,15 +25,10 @@ from grader.evidence import Evidence, applied_activation, output_activation
 from grader.lab import AUGMENTATION, HEAD, LAYER_ARGUMENTS, LOGITS, LOSSES, FineTuneSpec, Lab, LayerSpec, OutputSpec
 from grader.lab_table import render_lab
 from grader.results import CheckStatus
-from grader.rubric import CheckSpec, Rubric, parse_rubric
+from grader.rubric import CheckSpec, Rubric, parse_rubric, tomllib
 from grader.scoring import score_checks
 from grader.shared.renamed import current_id
 from grader.tables import toml_value
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 _POOLED = {"avg": "GlobalAveragePooling2D", "max": "GlobalMaxPooling2D"}  # a base's own pooling argument
 _DIGITS = 3  # significant digits kept of a measured factor or ratio

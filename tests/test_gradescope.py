@@ -54,6 +54,14 @@ def test_the_bundle_holds_what_gradescope_runs(tmp_path: Path) -> None:
     assert not [name for name in names if "__pycache__" in name or name.startswith("tests/")]
 
 
+def test_a_shipped_lab_s_bundle_is_made_by_its_name(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "grader", "gradescope-bundle", "--rubric", "tf_tutorial", "--out",
+                             str(tmp_path / "a.zip")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    with zipfile.ZipFile(tmp_path / "a.zip") as archive:
+        assert archive.read("rubric.toml") == (REPOSITORY / "rubrics" / "tf_tutorial.toml").read_bytes()
+
+
 @pytest.mark.slow
 def test_run_autograder_grades_a_submission_into_a_spec_valid_results_json(tmp_path: Path) -> None:
     root = tmp_path / "autograder"
