@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from grader.answers.similarity import SimilarPair
-from grader.shared.renamed import current_id
 from grader.atomic import write_text
 from grader.errors import GraderError
 from grader.results import Grade, GradeStatus
+from grader.shared.renamed import current_id
 
 OVERRIDES_FILE = "overrides.csv"
 _COLUMNS = ("student", "item", "points", "comment", "who", "when", "fingerprint")
@@ -66,8 +66,8 @@ def load_overrides(out: Path) -> dict[tuple[str, str], Override]:
             raise OverrideError(f"{path}, line {number}: student and item are required. Received: {dict(row)}")
         item = current_id(row["item"])  # a decision on a check renamed since it was made still holds
         found[(row["student"], item)] = Override(row["student"], item, points, row.get("comment") or "",
-                                                        row.get("who") or "", row.get("when") or "",
-                                                        row.get("fingerprint") or "")
+                                                 row.get("who") or "", row.get("when") or "",
+                                                 row.get("fingerprint") or "")
     return found
 
 

@@ -163,9 +163,7 @@ def _check(check_id: str, body: Any, known: Mapping[str, Any], where: Where, not
                      f"({_LEGACY_LAB_KEY[old]}); it is read from the check for one more release")
         legacy[old] = given[old]
         given = {key: value for key, value in given.items() if key != old}
-    definition = known[check_id]
-    defaults = definition.defaults(lab) if hasattr(definition, "defaults") else getattr(definition, "params", {})
-    params = _params(given, defaults, here.at("params"))
+    params = _params(given, known[check_id].defaults(lab), here.at("params"))
     return CheckSpec(check_id, points_of(body, "points", here), params, typed(body, "hidden", bool, here, False))
 
 
@@ -253,7 +251,7 @@ def _budget(table: Any, where: Where) -> RunBudget:
 def _lab_serves(checks: tuple[CheckSpec, ...], lab: Lab, known: Mapping[str, Any], where: Where) -> None:
     """A check that judges a part of the lab the ``[lab]`` table does not ask for is a mistake."""
     for spec in checks:
-        needs = getattr(known[spec.id], "needs", None)
+        needs = known[spec.id].needs
         problem = needs(lab) if needs else ""
         if problem:
             raise RubricError(f"{where.source}: checks.\"{spec.id}\": {problem}; remove the check or describe "

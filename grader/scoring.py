@@ -40,8 +40,8 @@ def score_checks(evidence: Evidence, rubric: Rubric) -> tuple[CheckResult, ...]:
             if blocking:
                 verdicts[check_id] = Verdict(CheckStatus.SKIP, f"skipped: depends on {', '.join(blocking)}, which did not pass")
             else:
-                spec = specs.get(check_id)
-                params = spec.params if spec else definition.params
+                spec = specs.get(check_id)  # a check run only as another's dependency takes the lab's defaults
+                params = spec.params if spec else definition.defaults(rubric.lab)
                 verdicts[check_id] = _run_check(definition.function, evidence, params, rubric.lab)
         return verdicts[check_id]
 
