@@ -15,6 +15,7 @@ import io
 import os
 import shutil
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,21 +168,11 @@ FLOWERS = "flower_photos"
 
 def ensure_flowers(cache: Path | None = None) -> Path:
     """Return the synthetic ``flower_photos`` folder (its class folders inside), with the real
-    counts (3,670 images), generating it first if absent or stale (about twenty seconds)."""
+    counts (3,670 images), generating it first if absent (a few seconds, once)."""
     root = (cache or cache_root()) / "datasets" / f"{FLOWERS}.v{GENERATOR_VERSION}" / FLOWERS
-    if (root / "LICENSE.txt").is_file():
-        return root
-    staging = root.parent.with_name(root.parent.name + f".tmp-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    for number, (label, count) in enumerate(FLOWER_COUNTS.items()):
-        folder = staging / FLOWERS / label
-        folder.mkdir(parents=True)
-        for index in range(count):
-            draw_image(label, (number + 1) * 7_000_003 + index).save(folder / f"{index}.jpg", quality=85)
-    (staging / FLOWERS / "LICENSE.txt").write_text("Synthetic stand-in for flower_photos, drawn by the grader.\n")
-    shutil.rmtree(root.parent, ignore_errors=True)
-    staging.rename(root.parent)
-    return root
+    kinds = {label: (label, count, lambda index, number=number: (number + 1) * 7_000_003 + index)
+             for number, (label, count) in enumerate(FLOWER_COUNTS.items())}
+    return _drawn_folder(root, kinds, "LICENSE.txt", "Synthetic stand-in for flower_photos, drawn by the grader.\n")
 
 
 # tensorflow_datasets' cats_vs_dogs: 23,262 images (PetImages' 25,000 less the 1,738 that tfds skips as
@@ -193,16 +184,26 @@ def ensure_tfds_cats_vs_dogs(cache: Path | None = None) -> Path:
     """Return a folder of synthetic images with tfds ``cats_vs_dogs``'s real count, ``Cat/`` and
     ``Dog/`` as in PetImages, generating it first if absent (a few tens of seconds, once)."""
     root = (cache or cache_root()) / "datasets" / f"cats_vs_dogs.v{GENERATOR_VERSION}" / "PetImages"
-    if (root / "COMPLETE").is_file():
+    kinds = {folder_name: (label, TFDS_CATS_VS_DOGS // 2 + (number < TFDS_CATS_VS_DOGS % 2),
+                           lambda index, label=label: image_seed("tfds", label, index) * 7)
+             for number, (folder_name, label) in enumerate(PETIMAGES_CLASSES.items())}
+    return _drawn_folder(root, kinds, "COMPLETE", f"{TFDS_CATS_VS_DOGS}\n")
+
+
+def _drawn_folder(root: Path, kinds: dict[str, tuple[str, int, Callable[[int], int]]], marker: str, text: str) -> Path:
+    """``root`` holding a folder per kind (folder name -> drawn class, count, seed of an image's
+    index) and ``marker`` (written last): kept when the marker is there, else drawn into a staging
+    folder that replaces ``root``'s parent whole, so a reader never sees half of it."""
+    if (root / marker).is_file():
         return root
     staging = root.parent.with_name(root.parent.name + f".tmp-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
-    for number, (folder_name, label) in enumerate(PETIMAGES_CLASSES.items()):
-        folder = staging / "PetImages" / folder_name
+    for folder_name, (label, count, seed) in kinds.items():
+        folder = staging / root.name / folder_name
         folder.mkdir(parents=True)
-        for index in range(TFDS_CATS_VS_DOGS // 2 + (number < TFDS_CATS_VS_DOGS % 2)):
-            draw_image(label, image_seed("tfds", label, index) * 7).save(folder / f"{index}.jpg", quality=85)
-    (staging / "PetImages" / "COMPLETE").write_text(f"{TFDS_CATS_VS_DOGS}\n")
+        for index in range(count):
+            draw_image(label, seed(index)).save(folder / f"{index}.jpg", quality=85)
+    (staging / root.name / marker).write_text(text)
     shutil.rmtree(root.parent, ignore_errors=True)
     staging.rename(root.parent)
     return root
