@@ -123,18 +123,22 @@ def main() -> None:
     """
 
 
+# How code is run, for every command that runs some (grade, check, rubric init).
+_DATA = click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path),
+                     help="A real cats_and_dogs_filtered folder (train/ and validation/) to run the code on "
+                          "(default: synthetic data in that layout).")
+_WEIGHTS = click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                        help="The base's ImageNet weights (.h5) if they are not in ~/.keras/models.")
+_ISOLATION = click.option("--isolation", type=click.Choice(["auto", "bwrap", "process"]), default="auto",
+                          show_default=True, help="bwrap: bubblewrap sandbox (Linux); process: resource limits only.")
 _RUN_OPTIONS = [
     click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, path_type=Path),
                  help="Rubric TOML, or the name of a shipped one (grade rubric list); default: "
                       "transfer_learning, the bundled transfer-learning rubric."),
-    click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path),
-                 help="A real cats_and_dogs_filtered folder (train/ and validation/) to run students' code on "
-                      "(default: synthetic data in that layout)."),
-    click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                 help="MobileNetV2 ImageNet weights (.h5) if they are not in ~/.keras/models."),
+    _DATA,
+    _WEIGHTS,
     click.option("--timeout", type=click.FloatRange(min=1), help="Seconds each run may take (default: from the rubric)."),
-    click.option("--isolation", type=click.Choice(["auto", "bwrap", "process"]), default="auto", show_default=True,
-                 help="bwrap: bubblewrap sandbox (Linux); process: resource limits only."),
+    _ISOLATION,
     click.option("--json", "json_out", help="Write the results JSON to this file ('-' for standard output)."),
     click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors (exit code tells the outcome)."),
     click.option("-v", "--verbose", is_flag=True, help="Also show passed checks' messages and each run's details."),
@@ -638,12 +642,9 @@ def rubric_list() -> None:
 @click.option("--rubric", "start_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Rubric whose points, [run] budget and written questions to start from (a file or a shipped "
                    "rubric's name; default: transfer_learning).")
-@click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="A real dataset folder to run the solution on (default: synthetic data).")
-@click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="ImageNet weights (.h5) for the solution's base, if they are not in ~/.keras/models.")
-@click.option("--isolation", type=click.Choice(["auto", "bwrap", "process"]), default="auto", show_default=True,
-              help="bwrap: bubblewrap sandbox (Linux); process: resource limits only.")
+@_DATA
+@_WEIGHTS
+@_ISOLATION
 @click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
 def rubric_init(solution: Path, out: Path, start_path: Path | None, data: Path | None, weights: Path | None,
                 isolation: str, force: bool) -> None:
@@ -669,13 +670,12 @@ def rubric_init(solution: Path, out: Path, start_path: Path | None, data: Path |
     if out.exists() and not force:
         raise click.UsageError(f"{out} exists: give --force to overwrite it, or another --out")
     start = load_rubric(start_path)
-    start_text = Path(start.source).read_text(encoding="utf-8")
     settings = _settings(start.budget, None, data, weights, isolation)
     console = _console(True)
     with console.status(f"running {solution.name} under the harness (about a minute) ..."):
         evidence = collect_evidence(Submission(solution.parent.name, solution, solution.parent), settings)
     try:
-        derived = derive(evidence, start, start_text, solution.name)
+        derived = derive(evidence, start, solution.name)
     except ValueError as error:
         raise GraderError(f"{solution}: {error}") from None
     write_text(out, derived.text)

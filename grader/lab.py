@@ -82,6 +82,11 @@ class OutputSpec:
         return f"Dense({self.units})" if self.from_logits else f"Dense({self.units}, activation={self.activation!r})"
 
     @property
+    def loss_named(self) -> str:
+        """In words: ``binary cross-entropy``."""
+        return self.loss.replace("_", " ").replace("crossentropy", "cross-entropy")
+
+    @property
     def loss_shown(self) -> str:
         """As a student writes it: ``tf.keras.losses.BinaryCrossentropy(from_logits=True)``."""
         name = "".join(part.capitalize() for part in self.loss.split("_"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from types import MappingProxyType
@@ -45,10 +46,11 @@ class Derived:
     assumed: tuple[str, ...]
 
 
-def derive(evidence: Evidence, start: Rubric, start_text: str, source: str) -> Derived:
-    """The rubric for the lab ``evidence`` shows, weighed like ``start`` (whose text gives the
+def derive(evidence: Evidence, start: Rubric, source: str) -> Derived:
+    """The rubric for the lab ``evidence`` shows, weighed like ``start`` (whose file gives the
     written questions). Raises ``ValueError`` when the run shows no pretrained base to describe."""
     lab, assumed = lab_of(evidence)
+    start_text = Path(start.source).read_text(encoding="utf-8")
     candidates = [_for_lab(spec, start, lab) for spec in start.checks
                   if not (REGISTRY[spec.id].needs and REGISTRY[spec.id].needs(lab))]
     draft = parse_rubric(_document(start_text, lab, candidates, start), REGISTRY, source)

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from conftest import LABS, REPOSITORY, SUBMISSIONS, Recorded, fixture_names, lab_rubric
-from grader.bundled import default_rubric
 from grader.lab import DEFAULT_LAB, FineTuneSpec
 from grader.rubric import load_rubric
 from grader.rubric_init import derive
@@ -23,7 +22,7 @@ from test_labs import EXPECTED as SHIPPED
 
 def _derived(corpus: Path, solution: str):  # noqa: ANN202
     start = load_rubric()
-    return derive(Recorded(corpus).evidence(solution), start, default_rubric().read_text(), "transfer.py")
+    return derive(Recorded(corpus).evidence(solution), start, "transfer.py")
 
 
 def _failing(recorded: Recorded, name: str, rubric) -> dict[str, str]:  # noqa: ANN001
@@ -95,8 +94,7 @@ def test_a_solution_without_a_pretrained_base_is_refused() -> None:
 
     ran = RunResult(RunStatus.COMPLETED, "ran to its end", 0, 1.0, "", "", [])
     with pytest.raises(ValueError, match="no keras.applications base"):
-        derive(Evidence(ran, StaticEvidence((), parsed=True), None, "x.py"), load_rubric(),
-               default_rubric().read_text(), "x.py")
+        derive(Evidence(ran, StaticEvidence((), parsed=True), None, "x.py"), load_rubric(), "x.py")
 
 
 @pytest.mark.slow

@@ -53,8 +53,7 @@ def compile_loss(evidence: Evidence, params: Mapping[str, Any], lab: Lab) -> Ver
     if mismatches:
         return failed(mismatches[0].explanation, mismatches[0].fix, **where)
     if name.lower().replace("_", "") not in _losses(lab):
-        return failed(f"the loss is {name!r}, not {lab.output.loss.replace('_', ' ').replace('crossentropy', 'cross-entropy')}",
-                      _loss_hint(lab), **where)
+        return failed(f"the loss is {name!r}, not {lab.output.loss_named}", _loss_hint(lab), **where)
     return passed(f"{name} with {'logits' if loss.get('from_logits') else 'probabilities'}, matching the output",
                   **where)
 
@@ -71,8 +70,7 @@ def _loss_written(evidence: Evidence, lab: Lab) -> Verdict:
     activation = written_.argument(dense[-1], "activation") if dense else None
     line = written_.where(evidence, compiles[0])
     if name.lower().replace("_", "") not in _losses(lab):
-        return failed(f"the loss written at {line} is {name!r}, not "
-                      f"{lab.output.loss.replace('_', ' ').replace('crossentropy', 'cross-entropy')}" + evidence.crash_note(),
+        return failed(f"the loss written at {line} is {name!r}, not {lab.output.loss_named}" + evidence.crash_note(),
                       _loss_hint(lab), location=evidence.location(compiles[0]))
     if from_logits and str(activation).rsplit(".", 1)[-1] == "sigmoid":
         return failed(f"the loss written at {line} has from_logits=True, but the output written applies a sigmoid"
