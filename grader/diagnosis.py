@@ -126,24 +126,22 @@ def loss_output_causes(evidence: Evidence, phase: Phase) -> list[Cause]:
     output, activation = output_activation(phase.layers)
     units = (output or {}).get("config", {}).get("units")
     causes = []
-    if "binary" in name and loss.get("from_logits") and activation == "sigmoid":
-        causes.append(Cause("logits_mismatch", "the loss is told the output is logits (from_logits=True) but the "
-                            "output layer already applies a sigmoid: the sigmoid is applied twice",
-                            "Use BinaryCrossentropy() (from_logits=False) with a sigmoid output, or drop the "
-                            "sigmoid and keep from_logits=True."))
-    if "binary" in name and not loss.get("from_logits") and activation == "linear" and units == 1:
-        causes.append(Cause("logits_mismatch", "the output layer has no activation (logits) but the loss expects "
-                            "probabilities (from_logits=False)",
-                            "Add activation='sigmoid' to the output layer, or use "
-                            "BinaryCrossentropy(from_logits=True)."))
-    if "categorical" in name and units and units > 1 and loss.get("from_logits") and activation == "softmax":
-        causes.append(Cause("logits_mismatch", "the loss is told the output is logits (from_logits=True) but the "
-                            "output layer already applies a softmax: the softmax is applied twice",
-                            "Drop from_logits=True with a softmax output, or drop the softmax and keep it."))
-    if "categorical" in name and units and units > 1 and not loss.get("from_logits") and activation == "linear":
-        causes.append(Cause("logits_mismatch", "the output layer has no activation (logits) but the loss expects "
-                            "probabilities (from_logits=False)",
-                            "Add activation='softmax' to the output layer, or pass from_logits=True to the loss."))
+    # The function that turns logits into probabilities for this loss: a sigmoid for a binary loss, a
+    # softmax for a categorical one over several units. Said twice or not at all, the model learns wrong.
+    squash = "sigmoid" if "binary" in name else "softmax" if "categorical" in name and units and units > 1 else None
+    if squash is not None:
+        loss_class = ("BinaryCrossentropy" if squash == "sigmoid" else
+                      "SparseCategoricalCrossentropy" if "sparse" in name else "CategoricalCrossentropy")
+        if loss.get("from_logits") and activation == squash:
+            causes.append(Cause("logits_mismatch", "the loss is told the output is logits (from_logits=True) but the "
+                                f"output layer already applies a {squash}: the {squash} is applied twice",
+                                f"Use {loss_class}() (from_logits=False) with a {squash} output, or drop the "
+                                f"{squash} and keep from_logits=True."))
+        if not loss.get("from_logits") and activation == "linear" and (units == 1 or squash == "softmax"):
+            causes.append(Cause("logits_mismatch", "the output layer has no activation (logits) but the loss expects "
+                                "probabilities (from_logits=False)",
+                                f"Add activation='{squash}' to the output layer, or use "
+                                f"{loss_class}(from_logits=True)."))
     if units == 1 and activation == "softmax":
         causes.append(Cause("softmax_one_unit", "softmax over a single unit always outputs 1.0, whatever the "
                             "image: the model cannot learn", "Use activation='sigmoid' for one output unit."))
