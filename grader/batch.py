@@ -31,6 +31,9 @@ from grader.run.scratch import sweep_stale_scratch
 from grader.run.settings import RunSettings
 
 Outcome = Literal["ran", "rescored", "reused"]
+# How evidence is turned into scores, beside the rubric: raised when scoring changes without a new
+# grader version (2: answers keep their text and expected error), so saved results are rescored (no runs).
+SCORING = 2
 Progress = Callable[[str, Grade, Outcome], None]  # (submission id, its grade, how it was obtained)
 
 
@@ -64,7 +67,7 @@ def fingerprints(submission: Submission, rubric: Rubric, settings: RunSettings) 
     for path in (submission.code, submission.answers, *submission.extra_files):
         if path is not None and path.is_file():
             run.update(path.name.encode() + b"\0" + path.read_bytes())
-    scores = hashlib.sha256(f"{grader.__version__}\n{rubric.source}".encode())
+    scores = hashlib.sha256(f"{grader.__version__}\n{SCORING}\n{rubric.source}".encode())
     if rubric.source and Path(rubric.source).is_file():
         scores.update(Path(rubric.source).read_bytes())
     return Fingerprints(run.hexdigest(), scores.hexdigest())

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -287,28 +288,26 @@ def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weigh
       grade submissions/ --cluster local --jobs 4
       grade submissions/ --scheduler tcp://10.0.0.5:8786
     """
-    from grader.answers.sheet import read_items
-    from grader.answers.similarity import similar_pairs
-    from grader.batch import default_jobs, grade_batch
-    from grader.discover import discover, find_student
-    from grader.report_files import write_all
-    from grader.report_json import results_document, write_json
+    from grader.batch import default_jobs
+    from grader.discover import find_student
+    from grader.instructor import find_submissions, grade_class as grade_the_class, take_in
     from grader.report_terminal import ClassSummary, GradeReport
+    from grader.report_json import write_json
     from grader.results import GradeStatus
+    from grader.review import DEFAULT_BUDGET, within_budget
     from grader.rubric import load_rubric
-    from grader.review import review_queue
     from grader.view import views_of
 
     rubric = load_rubric(rubric_path)
     _rubric_notes(rubric, quiet or json_out == "-")
     settings = _settings(rubric.budget, timeout, data, weights, isolation, rubric.lab)
     console = _console(json_out == "-", quiet)
-    folder = _intake(folder, out, console)
-    found = discover(folder, rubric.code_file)
+    intake = take_in(folder, out)
+    if intake.archive is not None:
+        console.print(f"Unpacked {intake.archive.name} ({intake.files} files) into {intake.folder}.")
+    found = find_submissions(intake.folder, rubric)
     for path, why in found.unrecognised:
         console.print(f"[yellow]not graded:[/] {path.name}: {why}")
-    if not found.submissions:
-        raise click.UsageError(f"no submissions found in {folder}")
     if student:
         if scheduler or cluster:
             console.print("[yellow]--student grades one student here, not on the cluster[/]")
@@ -316,102 +315,42 @@ def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weigh
         sys.exit(_grade_one_student(chosen, rubric, settings, out, force, console))
     if scheduler and cluster:
         raise click.UsageError("--scheduler and --cluster are two ways to pick a cluster: give one")
-    remote = _remote(scheduler, cluster, jobs or default_jobs(), console) if scheduler or cluster else None
+    jobs = jobs or default_jobs()
+    remote = _remote(scheduler, cluster, jobs, console) if scheduler or cluster else None
     try:
-        grades = _run_batch(found.submissions, rubric, settings, out, jobs or default_jobs(), force, console, remote)
+        with _progress(console, len(found.submissions), remote, jobs) as advance:
+            run = grade_the_class(found.submissions, rubric, settings, out, jobs=jobs, force=force, progress=advance,
+                                  remote=remote, gradescope=gradescope, folder=intake.folder)
     finally:
         if remote is not None:
             remote.close()
-    saved = _saved_results(found.submissions, out)
-    grades = _with_overrides(grades, saved, out)
-    written = {s.id: {k: v.text for k, v in read_items(s)[0].items()
-                      if k in {q.id for q in rubric.questions if q.kind == "written"}} for s in found.submissions}
-    pairs = similar_pairs(written)
-    views = views_of(grades, rubric, "instructor")
-    document = results_document(rubric, views, grades[0].environment.get("isolation", "") if grades else "")
-    review = tuple(review_queue(grades, pairs))
-    write_all(out, rubric, grades, document, _class_data(saved, review, pairs), gradescope)
+    console.print(f"ran {run.outcomes['ran']}, rescored {run.outcomes['rescored']}, reused {run.outcomes['reused']}")
+    graded = run.graded
     if json_out:
-        write_json(document, json_out)
+        write_json(run.document, json_out)
+    views = views_of(list(graded.grades), rubric, "instructor")
     if verbose:
         for view in views:
             console.print(GradeReport(view, verbose=True), "")
-    console.print(ClassSummary(views, rubric.max_score, pairs, review))
-    console.print(f"Wrote {out}/results.json, grades.csv, report.html and feedback/ for {len(grades)} students.")
-    failed = [g.id for g in grades if g.status is GradeStatus.INTERNAL_ERROR]
+    console.print(ClassSummary(views, rubric.max_score, graded.similar_answers,
+                               tuple(within_budget(graded.review(), DEFAULT_BUDGET))))
+    console.print(f"Wrote {out}/results.json, grades.csv, report.html and feedback/ for {len(graded.grades)} students.")
+    failed = [g.id for g in graded.grades if g.status is GradeStatus.INTERNAL_ERROR]
     if failed:
         console.print(f"[red]The grader failed on {', '.join(failed)}; see their reason in results.json.[/]")
     sys.exit(EXIT_UNGRADED if failed else EXIT_OK)
 
 
-def _saved_results(submissions, out: Path) -> dict:  # noqa: ANN001
-    """The class's results as the batch just saved them (run record and fingerprints), read once."""
-    from grader.batch import load_saved
-
-    found = {submission.id: load_saved(out, submission) for submission in submissions}
-    return {student: saved for student, saved in found.items() if saved is not None}
-
-
-def _class_data(saved: dict, review, pairs):  # noqa: ANN001, ANN202
-    """What the class report draws beside the grades: the review queue, each student's validation
-    curve from the saved evidence, and the reference solution's (shipped with the grader)."""
-    import json
-
-    from grader.bundled import REFERENCE, bundled_file
-    from grader.errors import GraderError
-    from grader.evidence import validation_curve
-    from grader.report_files import ClassData
-    from grader.results import RunResult
-
-    curves = {student: validation_curve(RunResult.from_dict(result.run))
-              for student, result in saved.items() if result.run}
-    try:
-        reference = json.loads(bundled_file(REFERENCE, "curve.json").read_text())["val_accuracy"]
-    except (GraderError, ValueError, KeyError):
-        reference = []
-    return ClassData(review, {student: curve for student, curve in curves.items() if curve}, reference, pairs)
-
-
-def _with_overrides(grades, saved: dict, out: Path):  # noqa: ANN001, ANN202
-    """The grades with the decisions recorded in ``out/overrides.csv`` applied, flagged stale where
-    the submission changed since (its saved run fingerprint is the one just graded)."""
-    from grader.review import apply_overrides, load_overrides
-
-    overrides = load_overrides(out)
-    return [apply_overrides(grade, overrides, saved[grade.id].fingerprints.run if grade.id in saved else "")
-            for grade in grades]
-
-
-def _intake(given: Path, out: Path, console) -> Path:  # noqa: ANN001
-    """The folder to grade: ``given``, or the LMS .zip it is (or that it alone holds, with no
-    submissions beside it), unpacked safely into ``out/intake/``."""
-    from grader.discover import discover
-    from grader.lms import unpack
-
-    if given.is_file() and given.suffix.lower() != ".zip":
-        raise click.UsageError(f"{given.name} is neither a folder of submissions nor an LMS .zip download")
-    archives = [given] if given.is_file() else sorted(given.glob("*.zip"))
-    if not archives or (given.is_dir() and discover(given).submissions):
-        return given
-    if len(archives) > 1:
-        raise click.UsageError(f"{given} holds {len(archives)} .zip downloads ({', '.join(a.name for a in archives)}); "
-                               "give one of them")
-    unpacked = unpack(archives[0], out / "intake" / archives[0].stem)
-    console.print(f"Unpacked {archives[0].name} ({unpacked.files} files) into {unpacked.folder}.")
-    return unpacked.folder
-
-
 def _grade_one_student(submission, rubric, settings, out: Path, force: bool, console) -> int:  # noqa: ANN001
     """``grade DIR --student ID``: grade (or reuse) one student, write their feedback, show their
     report; return the exit code."""
-    from grader.report_files import write_feedback
+    from grader.instructor import grade_student
     from grader.report_terminal import GradeReport
     from grader.results import GradeStatus
     from grader.view import view_of
 
-    grades = _run_batch([submission], rubric, settings, out, 1, force, console)
-    grade = _with_overrides(grades, _saved_results([submission], out), out)[0]
-    write_feedback(out, view_of(grade, rubric, "student"), rubric)
+    with _progress(console, 1, None, 1) as advance:
+        grade = grade_student(submission, rubric, settings, out, force=force, progress=advance)
     console.print(GradeReport(view_of(grade, rubric, "instructor"), verbose=True))
     return EXIT_UNGRADED if grade.status is GradeStatus.INTERNAL_ERROR else EXIT_OK
 
@@ -423,26 +362,19 @@ def _remote(scheduler: str | None, cluster: str | None, jobs: int, console):  # 
     return OnDemand(scheduler, cluster, jobs, project_defaults().get("cluster_options", {}), console.print)
 
 
-def _run_batch(submissions, rubric, settings, out: Path, jobs: int, force: bool, console,  # noqa: ANN001, ANN202
-               remote=None):  # noqa: ANN001
-    """Grade with a progress bar (on a terminal) or a line per submission; then say how many were
-    run, rescored from saved evidence, and reused."""
-    from collections import Counter
-
+@contextmanager
+def _progress(console, total: int, remote, jobs: int):  # noqa: ANN001, ANN202
+    """A progress bar on a terminal, or a line per submission; yields the callback to advance it."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from grader.batch import grade_batch
-
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
-    outcomes: Counter[str] = Counter()
     verbs = {"ran": "graded", "rescored": "rescored", "reused": "reused"}
     where = "on the cluster" if remote is not None else f"{jobs} at a time"
-    console.print(f"grading {len(submissions)} submission(s), {where}")
+    console.print(f"grading {total} submission(s), {where}")
     with Progress(*columns, console=console, disable=console.quiet or not console.is_terminal) as progress:
-        task = progress.add_task(f"grading ({where})", total=len(submissions))
+        task = progress.add_task(f"grading ({where})", total=total)
 
         def advance(submission_id: str, grade, outcome: str) -> None:  # noqa: ANN001
-            outcomes[outcome] += 1
             cluster = ""
             if remote is not None and outcome == "ran":
                 workers, _ = remote.workers()
@@ -452,80 +384,174 @@ def _run_batch(submissions, rubric, settings, out: Path, jobs: int, force: bool,
                 console.print(f"{verbs[outcome]} {submission_id}: {grade.score:g}/{grade.max_score:g} "
                               f"({grade.status.value}){cluster}")
 
-        grades = grade_batch(submissions, rubric, settings, out, jobs=jobs, force=force, progress=advance,
-                             remote=remote)
-    console.print(f"ran {outcomes['ran']}, rescored {outcomes['rescored']}, reused {outcomes['reused']}")
-    return grades
+        yield advance
+
+
+_OUT = click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
 
 
 @main.command()
-@click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def review(out: Path) -> None:
-    """List what a person should look at in a graded class (OUT: the grading's output folder).
+@_OUT
+@click.option("--budget", metavar="SHARE|COUNT",
+              help="Only the start of the list: a share of the scored items (20%) or a count (30). Items with no "
+                   "score of their own (grader failures, runs stopped by the environment) always stay.")
+@click.option("--json", "json_out", metavar="FILE", help="Write the ordered list as JSON to FILE ('-': standard output).")
+@click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="The rubric the class was graded with, if OUT/class.json does not say (a file or a shipped name).")
+@click.option("--serve", is_flag=True, help="Open the review page: a local web app over the class, in the order of "
+                                            "this list, where decisions are recorded.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address the page listens on (127.0.0.1: this machine only; 0.0.0.0 to share it on a network).")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, help="Port of the page (default: a free one).")
+@click.option("--names", is_flag=True, help="Show students' names on the page (hidden by default: anonymous grading).")
+def review(out: Path, budget: str | None, json_out: str | None, rubric_path: Path | None, serve: bool, host: str,
+           port: int, names: bool) -> None:
+    """What a person should look at in a graded class (OUT: the grading's output folder), the
+    item most likely scored wrong first.
 
-    Answers the scorer flagged, runs stopped by the environment, records that disagreed with
-    their saved models, grader failures, near-identical answers, and overrides made on a
-    submission that changed since. Record a decision with `grade override`.
+    Each written answer and each code check a person may judge has an expected error: how far its
+    automatic points are likely off, from what the scorer knows of it. Grader failures, runs stopped by
+    the environment, records that disagreed with their saved models and decisions to look at again
+    come first. Decided items leave the list. Record a decision here with `grade override`, or on
+    the review page (--serve), which prints its address with a secret token.
 
     \b
-    Example:
-      grade review grading-results
+    Examples:
+      grade review grading-results --budget 20%
+      grade review grading-results --json - | jq '.[0]'
+      grade review grading-results --serve
     """
-    import json
-
     from rich.table import Table
 
-    from grader.answers.similarity import SimilarPair
-    from grader.review import decided_grades, review_queue
+    from grader.instructor import open_class
+    from grader.report_json import write_json
+    from grader.review import within_budget
+    from grader.rubric import load_rubric
 
-    grades = decided_grades(out)
-    if not grades:
-        raise click.UsageError(f"{out} holds no graded submissions (run `grade DIR --out {out}` first)")
-    results = out / "results.json"
-    pairs = [SimilarPair(**pair) for pair in json.loads(results.read_text()).get("similar_answers", [])] \
-        if results.is_file() else []
-    queue = review_queue(grades, pairs)
+    graded = open_class(out, load_rubric(rubric_path) if rubric_path else None)
+    if serve:
+        from grader.web.serve import serve_review
+
+        serve_review(graded, host, port, names, click.echo)
+        return
+    try:
+        queue = within_budget(graded.review(), budget)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--budget") from None
+    if json_out:
+        write_json([item.to_dict() for item in queue], json_out)  # type: ignore[arg-type]
+        if json_out == "-":
+            return
     console = _console()
-    table = Table(title=f"To review: {len(queue)} item(s) in {out}", title_justify="left")
-    for column in ("student", "item", "reason", "text"):
+    table = Table(title=f"To review: {len(queue)} item(s) in {out}, most likely wrong first", title_justify="left")
+    for column in ("student", "item", "points", "likely off by", "reason", "text"):
         table.add_column(column, overflow="fold")
     for item in queue:
-        table.add_row(item.student, item.item, item.reason, item.text[:300])
+        points = "" if item.automatic is None else f"{item.automatic:g}/{item.max_points:g}"
+        table.add_row(item.student, item.item, points, f"{item.expected_error:.1f}", item.reason, item.text[:300])
     console.print(table)
     if queue:
-        console.print("Record a decision: grade override OUT STUDENT ITEM POINTS --comment \"...\"")
+        console.print("Record a decision: grade override OUT STUDENT ITEM POINTS --comment \"...\", "
+                      "or on the review page: grade review OUT --serve")
 
 
 @main.command()
-@click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_OUT
 @click.argument("student")
 @click.argument("item")
-@click.argument("points", type=float)
+@click.argument("points", type=float, required=False)
 @click.option("--comment", default="", help="Why: shown to the student in the feedback, and kept with the decision.")
-def override(out: Path, student: str, item: str, points: float, comment: str) -> None:
+@click.option("--accept", is_flag=True, help="Keep the automatic points, as read by a person (no POINTS).")
+@click.option("--withdraw", is_flag=True, help="Withdraw the decision in force: back to the automatic points.")
+def override(out: Path, student: str, item: str, points: float | None, comment: str, accept: bool,
+             withdraw: bool) -> None:
     """Record a person's decision on one check or answer: STUDENT's ITEM earns POINTS.
 
-    Kept in OUT/overrides.csv (a spreadsheet may edit it); applied every time reports are
-    written, so it survives re-runs and rescoring, and every output shows it with the automatic
-    score it replaced. If the submission changes later, the override is flagged for a second look.
+    Kept in OUT/decisions.sqlite (every decision, with who, when and the automatic score it
+    replaced; OUT/overrides.csv is its export for a spreadsheet); applied every time reports are
+    written, so it survives re-runs and rescoring, and every output shows it. If the submission
+    changes later, the decision is flagged for a second look.
+
+    \b
+    Examples:
+      grade override grading-results alice_12345 q3 5 --comment "says it in other words"
+      grade override grading-results alice_12345 q3 --accept
+      grade override grading-results alice_12345 q3 --withdraw
+    """
+    from grader.decisions import DecisionKind
+    from grader.instructor import decide, open_class
+
+    if accept and withdraw:
+        raise click.UsageError("--accept and --withdraw are two decisions: give one")
+    kind = DecisionKind.ACCEPT if accept else DecisionKind.WITHDRAW if withdraw else DecisionKind.OVERRIDE
+    if (points is None) == (kind is DecisionKind.OVERRIDE):
+        raise click.UsageError("give POINTS to override, or --accept / --withdraw without POINTS")
+    decision = decide(open_class(out), student, item, points, comment, kind=kind)
+    said = {DecisionKind.OVERRIDE: f"= {decision.points:g}", DecisionKind.ACCEPT: f"accepted at {decision.points:g}",
+            DecisionKind.WITHDRAW: f"back to the automatic {decision.points:g}"}[kind]
+    click.echo(f"Recorded: {decision.student} {decision.item} {said} (automatic {decision.automatic:g}) in "
+               f"{out}/decisions.sqlite. Run `grade` on the class again to rewrite the reports (nothing is run again).")
+
+
+@main.group()
+def decisions() -> None:
+    """The decisions people made on a graded class (kept in OUT/decisions.sqlite)."""
+
+
+@decisions.command("list")
+@_OUT
+@click.option("--history", is_flag=True, help="Every decision ever made, oldest first, not only those in force.")
+def decisions_list(out: Path, history: bool) -> None:
+    """List the decisions in force (or their whole history).
 
     \b
     Example:
-      grade override grading-results alice_12345 q3 5 --comment "says it in other words"
+      grade decisions list grading-results --history
     """
-    from grader.batch import load_all_saved
-    from grader.discover import find_student
-    from grader.results import Submission
-    from grader.review import record_override
+    from grader.decisions import DecisionStore
 
-    saved = load_all_saved(out)
-    ids = tuple(Submission(student_id, None, out) for student_id in saved)
-    chosen = find_student(student, ids).id
-    decision = record_override(out, [result.grade for result in saved.values()], chosen, item, points, comment,
-                               saved[chosen].fingerprints.run)
-    automatic = next(r.points for r in (*saved[chosen].grade.checks, *saved[chosen].grade.answers) if r.id == item)
-    click.echo(f"Recorded: {chosen} {item} = {decision.points:g} (automatic {automatic:g}) in {out}/overrides.csv. "
-               "Run `grade` on the class again to rewrite the reports (nothing is run again).")
+    store = DecisionStore(out)
+    shown = store.history() if history else sorted(store.current().values(), key=lambda d: (d.student, d.item))
+    for each in shown:
+        automatic = "" if each.automatic is None else f" (automatic {each.automatic:g})"
+        comment = f': "{each.comment}"' if each.comment else ""
+        click.echo(f"{each.when} {each.who}: {each.student} {each.item} {each.kind.value} {each.points:g}"
+                   f"{automatic}{comment}")
+    if not shown:
+        click.echo(f"No decisions in {out}.")
+
+
+@decisions.command("export")
+@_OUT
+@click.option("--to", "target", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the CSV (default: OUT/overrides.csv).")
+def decisions_export(out: Path, target: Path | None) -> None:
+    """Write the decisions in force as CSV, for a spreadsheet.
+
+    \b
+    Example:
+      grade decisions export grading-results --to decisions.csv
+    """
+    from grader.instructor import export_decisions
+
+    click.echo(f"Wrote {export_decisions(out, target)}.")
+
+
+@decisions.command("import")
+@_OUT
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def decisions_import(out: Path, source: Path) -> None:
+    """Take in decisions from a CSV (overrides.csv's columns): rows that differ from the decisions
+    in force become new decisions. A bad row is an error naming it, and nothing is taken in.
+
+    \b
+    Example:
+      grade decisions import grading-results edited.csv
+    """
+    from grader.instructor import import_decisions, open_class
+
+    added = import_decisions(open_class(out), source)
+    click.echo(f"Took in {len(added)} decision(s) from {source}.")
 
 
 @main.command()
@@ -548,9 +574,9 @@ def canvas(out: Path, gradebook: Path, assignment: str, target: Path | None) -> 
     """
     from grader.atomic import write_text
     from grader.lms import canvas_import
-    from grader.review import decided_grades
+    from grader.instructor import open_class
 
-    scores = {grade.id: grade.score for grade in decided_grades(out)}
+    scores = {grade.id: grade.score for grade in open_class(out).grades}
     filled = canvas_import(gradebook.read_text(encoding="utf-8-sig"), scores, assignment)
     target = target or out / "canvas_import.csv"
     write_text(target, filled.text)

@@ -28,9 +28,12 @@ def overridden(result: CheckResult | AnswerScore) -> str:
     decision = result.override
     if not decision:
         return ""
+    if decision.get("problem"):
+        return f"{decision['problem']}: the automatic score stands; look again"
     stale = "; the submission changed since: look again" if decision.get("stale") else ""
     comment = f': "{decision["comment"]}"' if decision.get("comment") else ""
-    return f"overridden by {decision.get('who') or 'a person'}{comment} (automatic {decision['automatic']:g}{stale})"
+    verb = "accepted" if decision.get("kind") == "accept" else "overridden"
+    return f"{verb} by {decision.get('who') or 'a person'}{comment} (automatic {decision['automatic']:g}{stale})"
 
 
 def gradebook_rows(rubric: Rubric, grades: Sequence[Grade]) -> tuple[list[str], list[list[Any]]]:
@@ -269,9 +272,13 @@ def _common_failures(views: Sequence[GradeView]) -> str:
 def _review_list(review: Sequence[ReviewItem]) -> str:
     if not review:
         return "<p id=review class=muted>Nothing to review.</p>"
-    rows = [[html.escape(item.student), html.escape(item.item), html.escape(item.reason), html.escape(item.text[:300])]
+    rows = [[html.escape(item.student), html.escape(item.item),
+             (" class=num", "" if item.automatic is None else f"{item.automatic:g}/{item.max_points:g}"),
+             (" class=num", f"{item.expected_error:.1f}"), html.escape(item.reason), html.escape(item.text[:300])]
             for item in review]
-    return (_table(("student", "item", "why", "text"), rows, "review") + "<p class=muted>Record a decision with "
+    return (_table(("student", "item", "points", "likely off by", "why", "text"), rows, "review")
+            + "<p class=muted>The items most likely scored wrong first. Review them on the review page "
+            "(<code>grade review OUT --serve</code>) or record a decision with "
             "<code>grade override OUT STUDENT ITEM POINTS --comment ...</code>.</p>")
 
 

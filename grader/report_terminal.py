@@ -128,8 +128,9 @@ class ClassSummary:
             yield Text(f"Record disagreed with saved models (read their reports): {', '.join(flagged)}", style="yellow")
         if self.review:
             students = sorted({item.student for item in self.review})
-            yield Text(f"{len(self.review)} item(s) for a person to review ({', '.join(students[:6])}"
-                       + (", ..." if len(students) > 6 else "") + "): run `grade review OUT`")
+            yield Text(f"{len(self.review)} item(s) for a person to review, most likely scored wrong first "
+                       f"({', '.join(students[:6])}" + (", ..." if len(students) > 6 else "")
+                       + "): run `grade review OUT`, or `grade review OUT --serve` for the review page")
         graded = [g for g in self.grades if g.status is GradeStatus.GRADED]
         mean = sum(g.score for g in self.grades) / len(self.grades) if self.grades else 0.0
         environment = sum(1 for g in self.grades if g.environment.get("missing_module"))

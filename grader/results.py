@@ -192,6 +192,9 @@ class AnswerScore:
     reason: str = ""
     excerpt: str = ""  # the start of the answer, kept when a person should read it
     override: dict[str, Any] | None = None  # a person's decision, as on ``CheckResult``
+    text: str = ""  # the whole answer as read from the document: what a reviewer reads
+    expected_error: float = 0.0  # how far the automatic points are likely off, as a share of full marks
+    doubt: str = ""  # why, in words: the signals that weigh most in ``expected_error``
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable(asdict(self))
@@ -201,7 +204,7 @@ class AnswerScore:
         return cls(data["id"], data["points"], data["max_points"], AnswerStatus(data["status"]),
                    tuple(data.get("found", [])), tuple(data.get("missing", [])), data.get("confidence", 0.0),
                    data.get("needs_review", False), data.get("reason", ""), data.get("excerpt", ""),
-                   data.get("override"))
+                   data.get("override"), data.get("text", ""), data.get("expected_error", 0.0), data.get("doubt", ""))
 
 
 @dataclass(frozen=True)

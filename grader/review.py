@@ -1,169 +1,227 @@
-"""The instructor's part: what a person should look at, and the decisions they record.
+"""What a person should look at in a graded class, most likely wrong first.
 
-Overrides live in ``OUT/overrides.csv`` (student, item, points, comment, who, when, and the
-fingerprint of the submission they were made on), one row per student and item, editable in a
-spreadsheet. They are applied when reports are written, never saved into the automatic grade: so
-they survive every re-run and rescore, and each shows the automatic score it replaced. An
-override made on a submission that has changed since is still applied, and flagged ``stale`` for
-a second look.
+Every written answer carries the scorer's estimate of how far its automatic points are likely off
+(``AnswerScore.expected_error``, from ``answers/doubt.py``). Code checks a person may judge carry a
+prior instead (no hand-graded set of code verdicts exists to fit one on): a check that could not
+decide, one judged from the source alone or at partial credit, one skipped or failed in a run that
+stopped early. What the grader cannot score at all comes first: grader failures, runs stopped by
+the environment, records that disagreed with their saved models, and decisions to look at again.
+Items a person has decided leave the list.
+
+Answers that are identical, or state the same concepts in near-identical words, form a group that a
+person can grade at once; when a person changes a score, undecided answers like it are suggested
+for the same change (never changed without them).
 """
 
 from __future__ import annotations
 
-import csv
-import getpass
-import io
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from grader.answers.similarity import SimilarPair
-from grader.atomic import write_text
-from grader.errors import GraderError
-from grader.results import Grade, GradeStatus
-from grader.shared.renamed import current_id
+from grader.answers.text import content_stems, tokens
+from grader.results import AnswerScore, AnswerStatus, CheckResult, CheckStatus, Grade, GradeStatus
 
-OVERRIDES_FILE = "overrides.csv"
-_COLUMNS = ("student", "item", "points", "comment", "who", "when", "fingerprint")
+Kind = Literal["grade", "run", "integrity", "decision", "answer", "check", "similar"]
 
-
-class OverrideError(GraderError):
-    """An override that names no such student or item, or gives points out of range."""
-
-
-@dataclass(frozen=True)
-class Override:
-    """A person's decision on one check or answer of one student."""
-
-    student: str
-    item: str
-    points: float
-    comment: str
-    who: str
-    when: str
-    fingerprint: str  # the submission's run fingerprint when the decision was made
-
-    def record(self, automatic: float, current: str) -> dict[str, Any]:
-        """What a result carries: the decision, the score it replaced, whether to look again."""
-        return {"points": self.points, "automatic": automatic, "comment": self.comment, "who": self.who,
-                "when": self.when, "stale": bool(self.fingerprint and current and self.fingerprint != current)}
-
-
-def load_overrides(out: Path) -> dict[tuple[str, str], Override]:
-    """The overrides recorded in ``out`` by (student, item); raises ``OverrideError`` naming a bad row."""
-    path = out / OVERRIDES_FILE
-    if not path.is_file():
-        return {}
-    found = {}
-    for number, row in enumerate(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))), start=2):
-        try:
-            points = float(row["points"])
-        except (KeyError, TypeError, ValueError):
-            raise OverrideError(f"{path}, line {number}: points must be a number. Received: {row.get('points')!r}") from None
-        if not row.get("student") or not row.get("item"):
-            raise OverrideError(f"{path}, line {number}: student and item are required. Received: {dict(row)}")
-        item = current_id(row["item"])  # a decision on a check renamed since it was made still holds
-        found[(row["student"], item)] = Override(row["student"], item, points, row.get("comment") or "",
-                                                 row.get("who") or "", row.get("when") or "",
-                                                 row.get("fingerprint") or "")
-    return found
-
-
-def record_override(out: Path, grades: Sequence[Grade], student: str, item: str, points: float, comment: str,
-                    fingerprint: str) -> Override:
-    """Check and save one decision (replacing an earlier one on the same student and item)."""
-    grade = next((g for g in grades if g.id == student), None)
-    if grade is None:
-        raise OverrideError(f"no graded student {student!r} in {out}; graded: {', '.join(g.id for g in grades)}")
-    item = current_id(item)
-    _check(grade, item, points)
-    override = Override(student, item, points, comment, getpass.getuser(),
-                        datetime.now(timezone.utc).isoformat(timespec="seconds"), fingerprint)
-    overrides = load_overrides(out) | {(student, item): override}
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(_COLUMNS)
-    for each in overrides.values():
-        writer.writerow([each.student, each.item, f"{each.points:g}", each.comment, each.who, each.when,
-                         each.fingerprint])
-    write_text(out / OVERRIDES_FILE, buffer.getvalue())
-    return override
-
-
-def _check(grade: Grade, item: str, points: float, where: str = "") -> None:
-    """``OverrideError`` unless ``item`` is one of ``grade``'s checks or answers and ``points`` in its range."""
-    worth = {result.id: result.max_points for result in (*grade.checks, *grade.answers)}
-    if item not in worth:
-        raise OverrideError(f"{where}{grade.id} has no item {item!r} (items: {', '.join(worth)}). Received: {item!r}")
-    if not 0 <= points <= worth[item]:
-        raise OverrideError(f"{where}{grade.id} {item}: points must be between 0 and {worth[item]:g}. "
-                            f"Received: {points:g}")
-
-
-def decided_grades(out: Path) -> list[Grade]:
-    """The grades saved in ``out`` with the decisions of ``out/overrides.csv`` applied."""
-    from grader.batch import load_all_saved
-
-    overrides = load_overrides(out)
-    return [apply_overrides(saved.grade, overrides, saved.fingerprints.run) for saved in load_all_saved(out).values()]
-
-
-def apply_overrides(grade: Grade, overrides: dict[tuple[str, str], Override], fingerprint: str) -> Grade:
-    """``grade`` with a person's decisions in place of the automatic points (and the score summed again)."""
-    mine = {item: each for (student, item), each in overrides.items() if student == grade.id}
-    if not mine:
-        return grade
-    for item, each in mine.items():  # overrides.csv may have been edited by hand
-        _check(grade, item, each.points, f"{OVERRIDES_FILE}: ")
-    checks = tuple(replace(check, points=mine[check.id].points, override=mine[check.id].record(check.points, fingerprint))
-                   if check.id in mine else check for check in grade.checks)
-    answers = tuple(replace(answer, points=mine[answer.id].points,
-                            override=mine[answer.id].record(answer.points, fingerprint))
-                    if answer.id in mine else answer for answer in grade.answers)
-    score = round(sum(c.points for c in checks) + sum(a.points for a in answers), 4)
-    return replace(grade, checks=checks, answers=answers, score=score)
+# Priors for code checks: the expected error as a share of the check's points.
+UNDECIDED = 0.5  # the check could not decide
+FROM_SOURCE = 0.5  # judged from the source alone: the truth is likely all or nothing
+PARTIAL = 0.25  # partial credit from the run
+STOPPED_EARLY = 0.2  # skipped or failed in a run that did not reach its end
+SETTLED = 0.02  # passed or failed on what a complete run showed
+GROUPED = 0.7  # content-word likeness of two answers with the same concepts that a person grades as one
+DEFAULT_BUDGET = "20%"  # what the class report and summary call "to review"
+LIKE = 0.4  # content-word likeness of two answers with the same concepts and points: suggested together
 
 
 @dataclass(frozen=True)
 class ReviewItem:
-    """One thing a person should look at."""
+    """One thing a person should look at: who, what, why, how far its score is likely off."""
 
     student: str
     item: str
     reason: str
     text: str = ""
+    kind: Kind = "answer"
+    automatic: float | None = None  # the automatic points (None when the item has no score of its own)
+    max_points: float | None = None
+    expected_error: float = 0.0  # in points: how far the automatic points are likely off
 
-    def to_dict(self) -> dict[str, str]:
-        return {"student": self.student, "item": self.item, "reason": self.reason, "text": self.text}
+    def to_dict(self) -> dict[str, Any]:
+        return {"student": self.student, "item": self.item, "kind": self.kind, "automatic": self.automatic,
+                "max_points": self.max_points, "expected_error": round(self.expected_error, 3),
+                "reason": self.reason, "text": self.text}
 
 
 def review_queue(grades: Sequence[Grade], pairs: Sequence[SimilarPair] = ()) -> list[ReviewItem]:
-    """Everything a person should look at, student by student: grader failures, runs stopped by the
-    environment, records that disagreed with their saved models, flagged answers, stale overrides,
-    and near-identical answers."""
-    queue = []
-    for grade in grades:
-        queue += _grade_items(grade)
-    queue += [ReviewItem(f"{pair.first}, {pair.second}", pair.item, f"answers {pair.similarity:.0%} alike")
-              for pair in pairs]
-    return queue
+    """Everything a person should look at in ``grades`` (decisions applied), most likely wrong
+    first: grader failures, runs stopped by the environment, records that disagreed with their
+    saved models, decisions to look at again, then answers and code checks by expected error in
+    points. ``pairs`` (near-identical answers) are listed last, as evidence rather than errors."""
+    items = [item for grade in grades for item in _grade_items(grade)]
+    items.sort(key=lambda item: (-item.expected_error, item.student, item.item))
+    return items + [ReviewItem(f"{pair.first}, {pair.second}", pair.item, f"answers {pair.similarity:.0%} alike",
+                               kind="similar") for pair in pairs]
+
+
+def within_budget(queue: Sequence[ReviewItem], budget: str | None) -> list[ReviewItem]:
+    """The start of the queue a budget allows: ``"20%"`` of its scored items, or a count (``"30"``);
+    all of it for None. Items that must be looked at (grader failures, runs stopped by the
+    environment, disagreeing records, decisions to look at again) always stay.
+    Raises ``ValueError`` for a budget that is neither."""
+    if budget is None:
+        return list(queue)
+    text = budget.strip()
+    try:
+        share = float(text[:-1]) / 100 if text.endswith("%") else None
+        count = None if share is not None else int(text)
+    except ValueError:
+        raise ValueError(f"--budget must be a share like 20% or a count like 30. Received: {budget!r}") from None
+    if (share is not None and not 0 < share <= 1) or (count is not None and count < 0):
+        raise ValueError(f"--budget must be a share in (0%, 100%] or a count of 0 or more. Received: {budget!r}")
+    must = [item for item in queue if item.kind in _MUST]
+    rest = [item for item in queue if item.kind not in _MUST]
+    scored = sum(item.automatic is not None for item in rest)
+    keep = count if count is not None else math.ceil(share * scored)  # type: ignore[operator]
+    kept = {id(item) for item in (*must, *rest[:keep])}
+    return [item for item in queue if id(item) in kept]
+
+
+_MUST: frozenset[str] = frozenset({"grade", "run", "integrity", "decision"})  # no score of their own to trust
 
 
 def _grade_items(grade: Grade) -> list[ReviewItem]:
     items = []
     if grade.status is GradeStatus.INTERNAL_ERROR:
-        items.append(ReviewItem(grade.id, "grade", "the grader failed on this submission", grade.reason[-300:]))
+        items.append(ReviewItem(grade.id, "grade", "the grader failed on this submission", grade.reason[-300:],
+                                "grade", None, grade.max_score, grade.max_score))
     if grade.environment.get("missing_module"):
-        items.append(ReviewItem(grade.id, "run", f"stopped by the environment: needs `{grade.environment['missing_module']}`"))
+        items.append(ReviewItem(grade.id, "run", f"stopped by the environment: needs `{grade.environment['missing_module']}`",
+                                kind="run", max_points=grade.max_score, expected_error=grade.max_score))
     if grade.integrity_warning():
-        items.append(ReviewItem(grade.id, "integrity", grade.integrity_warning()))
-    for answer in grade.answers:
-        if answer.needs_review and not answer.override:
-            items.append(ReviewItem(grade.id, answer.id, answer.reason, answer.excerpt))
+        code = sum(check.max_points for check in grade.checks)
+        items.append(ReviewItem(grade.id, "integrity", grade.integrity_warning(), kind="integrity", max_points=code,
+                                expected_error=0.3 * code))
     for result in (*grade.checks, *grade.answers):
-        if result.override and result.override.get("stale"):
-            items.append(ReviewItem(grade.id, result.id, "overridden, but the submission changed since: look again",
-                                    result.override.get("comment", "")))
+        decision = result.override
+        if decision and decision.get("stale"):
+            why = decision.get("problem") or ("decided, but the submission changed since: look again"
+                                              if decision.get("kind") != "accept" or _changed(decision)
+                                              else "accepted, but the automatic score changed since: look again")
+            items.append(ReviewItem(grade.id, result.id, why, decision.get("comment", ""), "decision",
+                                    None, result.max_points, result.max_points))
+    run_ended = grade.status is GradeStatus.GRADED
+    items += [item for check in grade.checks if not check.override and (item := _check_item(grade.id, check, run_ended))]
+    items += [item for answer in grade.answers if not answer.override and (item := _answer_item(grade.id, answer))]
     return items
+
+
+def _changed(decision: dict[str, Any]) -> bool:
+    return not math.isclose(decision.get("points", 0.0), decision.get("automatic", 0.0))
+
+
+def _answer_item(student: str, answer: AnswerScore) -> ReviewItem | None:
+    """A written answer with its expected error; None for an item judged by code checks."""
+    if answer.status is AnswerStatus.LINKED:
+        return None
+    reason = "; ".join(part for part in (answer.reason if answer.needs_review else "", answer.doubt) if part)
+    if answer.status is AnswerStatus.MISSING:
+        reason = answer.reason or "no answer found"
+    return ReviewItem(student, answer.id, reason or "scored as expected", answer.text or answer.excerpt, "answer",
+                      answer.points, answer.max_points, answer.expected_error * answer.max_points)
+
+
+def check_doubt(check: CheckResult, run_ended: bool) -> tuple[float, str]:
+    """The prior expected error of a code check (a share of its points) and why; (0, "") for a
+    verdict a complete run settled."""
+    partial = 0 < check.points < check.max_points
+    if check.status is CheckStatus.ERROR:
+        return UNDECIDED, "the check could not decide: " + check.message
+    if partial and check.evidence.get("judged_from") == "source":
+        return FROM_SOURCE, "judged from the source alone (the run did not get there): " + check.message
+    if partial:
+        return PARTIAL, "partial credit: " + check.message
+    if not run_ended and check.status in (CheckStatus.SKIP, CheckStatus.FAIL):
+        return STOPPED_EARLY, "the run stopped before this could be shown: " + check.message
+    return (SETTLED, "") if check.max_points else (0.0, "")
+
+
+def _check_item(student: str, check: CheckResult, run_ended: bool) -> ReviewItem | None:
+    doubt, reason = check_doubt(check, run_ended)
+    if not reason:
+        return None
+    return ReviewItem(student, check.id, reason, check.hint, "check", check.points, check.max_points,
+                      doubt * check.max_points)
+
+
+# Answers alike: groups graded at once, and suggestions for the same change
+
+
+def likeness(first: str, second: str) -> float:
+    """How alike two answers are in their content words (Jaccard of their stems, 1 when identical)."""
+    if " ".join(tokens(first)) == " ".join(tokens(second)):
+        return 1.0
+    a, b = content_stems(first), content_stems(second)
+    return len(a & b) / len(a | b) if a | b else 0.0
+
+
+def _concepts(answer: AnswerScore) -> frozenset[str]:
+    return frozenset(found["concept"] for found in answer.found)
+
+
+def alike(first: AnswerScore, second: AnswerScore, threshold: float) -> bool:
+    """Whether two answers to one item state the same concepts in words at least ``threshold``
+    alike (or are the same text)."""
+    if not (first.text and second.text) or first.id != second.id:
+        return False
+    closeness = likeness(first.text, second.text)
+    return closeness == 1.0 or (_concepts(first) == _concepts(second) and closeness >= threshold)
+
+
+@dataclass(frozen=True)
+class AnswerGroup:
+    """Answers to one item that a person can grade as one: identical, or the same concepts in
+    near-identical words. ``students`` in the order of the review queue."""
+
+    item: str
+    students: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return f"{self.item}:{self.students[0]}"
+
+
+def answer_groups(grades: Sequence[Grade], queue: Sequence[ReviewItem]) -> list[AnswerGroup]:
+    """Groups of two or more undecided answers alike enough to grade at once, each led by its
+    member highest in the queue."""
+    answers = {(grade.id, answer.id): answer for grade in grades for answer in grade.answers
+               if answer.text and not answer.override and answer.status is AnswerStatus.ANSWERED}
+    order = [(item.student, item.item) for item in queue if (item.student, item.item) in answers]
+    placed: set[tuple[str, str]] = set()
+    groups = []
+    for key in order:
+        if key in placed:
+            continue
+        members = [other for other in order if other not in placed and other[1] == key[1]
+                   and alike(answers[key], answers[other], GROUPED)]
+        placed.update(members)
+        if len(members) > 1:
+            groups.append(AnswerGroup(key[1], tuple(student for student, _ in members)))
+    return groups
+
+
+def like_this(grades: Sequence[Grade], student: str, item: str) -> list[str]:
+    """Students whose undecided answer to ``item`` is like ``student``'s and earned the same
+    automatic points: the ones to suggest for the same change."""
+    answers = {grade.id: answer for grade in grades for answer in grade.answers if answer.id == item}
+    chosen = answers.get(student)
+    if chosen is None:
+        return []
+    automatic = chosen.override["automatic"] if chosen.override else chosen.points
+    return [other for other, answer in answers.items()
+            if other != student and not answer.override and math.isclose(answer.points, automatic)
+            and alike(chosen, answer, LIKE)]
+

@@ -5,8 +5,9 @@ should read it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from grader.answers.doubt import ScoringFacts, estimate
 from grader.answers.meaning import Unit, find_meaning, hypothetical, near_share, read, reference_share, senses_of, words_of
 from grader.answers.text import content_stems, find_phrase, sentences, stems, tokens
 from grader.results import AnswerScore, AnswerStatus
@@ -26,6 +27,7 @@ class ConceptHit:
     concept: Concept
     sentence: str
     negated: bool
+    by_meaning: bool = False  # found by the meaning route only, by no phrase of the rubric
 
 
 def find_concept(concept: Concept, answer_sentences: Sequence[str], given: frozenset[str] = frozenset()) -> ConceptHit | None:
@@ -40,8 +42,8 @@ def find_concept(concept: Concept, answer_sentences: Sequence[str], given: froze
                 if match is None:
                     continue
                 if not match.negated or concept.any_polarity:
-                    return ConceptHit(concept, sentence, False)
-                denied = denied or ConceptHit(concept, sentence, True)
+                    return ConceptHit(concept, sentence, False, by_meaning)
+                denied = denied or ConceptHit(concept, sentence, True, by_meaning)
     return denied
 
 
@@ -95,14 +97,24 @@ def at_stake(question: QuestionSpec, missing: Sequence[Concept], answer_sentence
 
 
 def score_answer(question: QuestionSpec, text: str) -> AnswerScore:
-    """Score one written answer. Points come from the concepts found; an answer is flagged for a
+    """Score one written answer (``assess``) with its expected error (``doubt.estimate``)."""
+    score, facts = assess(question, text)
+    if facts is None:
+        return score
+    doubt = estimate(question, text, facts)
+    return replace(score, expected_error=doubt.expected_error, doubt=doubt.reason)
+
+
+def assess(question: QuestionSpec, text: str) -> tuple[AnswerScore, ScoringFacts | None]:
+    """Score one written answer, and say what the scoring found beside the points (None for a
+    blank answer, whose 0 is certain). Points come from the concepts found; an answer is flagged for a
     person when its score is most likely wrong: it says an idea the wrong way round, denies one,
     or nearly states concepts worth ``AT_STAKE`` of the points or more. The confidence is the
     share of the points not in doubt."""
     words = tokens(text)
     if not words:
         return AnswerScore(question.id, 0.0, question.points, AnswerStatus.MISSING, (),
-                           tuple(c.name for c in question.concepts), 1.0, False, "the answer is blank")
+                           tuple(c.name for c in question.concepts), 1.0, False, "the answer is blank"), None
     answer_sentences = sentences(text)
     given = words_of(question.prompt)
     hits = [hit for concept in question.concepts if (hit := find_concept(concept, answer_sentences, given))]
@@ -142,12 +154,20 @@ def score_answer(question: QuestionSpec, text: str) -> AnswerScore:
     if thin:
         flags.append("says little the rubric or the model answer name: a person should read it")
     confidence = 1.0 - stake if not (opposite or denials or thin) else min(0.5, 1.0 - stake)
+    credited = {hit.sentence for hit in stated}
+    facts = ScoringFacts(
+        share=points / question.points if question.points else 0.0, confidence=confidence, flagged=bool(flags),
+        contradicted=bool(opposite), denials=len(denials), near=stake, thin=thin, restated=restated,
+        words=len(words), sentences=len(answer_sentences), concepts_found=len(stated),
+        meaning_only=(sum(hit.concept.points for hit in stated if hit.by_meaning) / question.points
+                      if question.points else 0.0),
+        uncredited_sentences=sum(sentence not in credited for sentence in answer_sentences))
     return AnswerScore(
         id=question.id, points=round(points, 2), max_points=question.points, status=AnswerStatus.ANSWERED,
         found=tuple({"concept": hit.concept.name, "sentence": hit.sentence} for hit in stated),
         missing=tuple(concept.name for concept in missing),
         confidence=round(confidence, 2), needs_review=bool(flags), reason="; ".join(flags + notes),
-        excerpt=text.strip()[:_EXCERPT] if flags else "")
+        excerpt=text.strip()[:_EXCERPT] if flags else "", text=text), facts
 
 
 def missing_answer(question: QuestionSpec) -> AnswerScore:

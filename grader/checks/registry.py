@@ -86,7 +86,7 @@ def passed(message: str, *, location: Location | None = None, **evidence: Any) -
 
 def written(message: str, location: Location | None, **evidence: Any) -> Verdict:
     """A pass decided from the source alone (the run never got there): half the points."""
-    return Verdict(CheckStatus.PASS, message, "", evidence, SOURCE_ONLY_CREDIT, location)
+    return Verdict(CheckStatus.PASS, message, "", {**evidence, "judged_from": "source"}, SOURCE_ONLY_CREDIT, location)
 
 
 def failed(message: str, hint: str, *, location: Location | None = None, **evidence: Any) -> Verdict:
