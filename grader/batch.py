@@ -32,8 +32,8 @@ from grader.run.settings import RunSettings
 
 Outcome = Literal["ran", "rescored", "reused"]
 # How evidence is turned into scores, beside the rubric: raised when scoring changes without a new
-# grader version (2: answers keep their text and expected error), so saved results are rescored (no runs).
-SCORING = 2
+# grader version (3: answers keep their text and expected error), so saved results are rescored (no runs).
+SCORING = 3
 Progress = Callable[[str, Grade, Outcome], None]  # (submission id, its grade, how it was obtained)
 
 

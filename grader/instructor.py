@@ -147,7 +147,7 @@ def open_class(out: Path, rubric: Rubric | None = None, only: Sequence[str] | No
     """The class graded into ``out``, with the decisions in force applied. The rubric is the one it
     was graded with (``class.json``) unless given. Raises ``GraderError`` when ``out`` holds no
     graded submissions."""
-    saved = load_all_saved(out)
+    saved = _saved(out)
     if only is not None:
         saved = {student: saved[student] for student in only if student in saved}
     if not saved:
@@ -178,6 +178,21 @@ def _with_texts(grade: Grade, submission: Submission | None) -> Grade:
     items, _ = read_items(submission)
     return replace(grade, answers=tuple(answer if answer.text or answer.id not in items
                                         else replace(answer, text=items[answer.id].text) for answer in grade.answers))
+
+
+_SAVED: dict[Path, tuple[tuple[tuple[str, int, int], ...], dict[str, Saved]]] = {}
+
+
+def _saved(out: Path) -> dict[str, Saved]:
+    """The saved results in ``out``, read again only when one of their files changed (the review
+    page opens the class at every request)."""
+    files = tuple((path.name, stat.st_mtime_ns, stat.st_size) for path in sorted((out / "submissions").glob("*.json"))
+                  if (stat := path.stat()))
+    key = out.resolve()
+    cached = _SAVED.get(key)
+    if cached is None or cached[0] != files:
+        _SAVED[key] = cached = (files, load_all_saved(out))
+    return dict(cached[1])
 
 
 def write_reports(graded: GradedClass, gradescope: bool = False) -> dict[str, Any]:

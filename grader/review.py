@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal
 
 from grader.answers.similarity import SimilarPair
@@ -130,7 +131,7 @@ def _answer_item(student: str, answer: AnswerScore) -> ReviewItem | None:
     reason = "; ".join(part for part in (answer.reason if answer.needs_review else "", answer.doubt) if part)
     if answer.status is AnswerStatus.MISSING:
         reason = answer.reason or "no answer found"
-    return ReviewItem(student, answer.id, reason or "scored as expected", answer.text or answer.excerpt, "answer",
+    return ReviewItem(student, answer.id, reason or "estimated from the scorer's signals together", answer.text or answer.excerpt, "answer",
                       answer.points, answer.max_points, answer.expected_error * answer.max_points)
 
 
@@ -162,10 +163,16 @@ def _check_item(student: str, check: CheckResult, run_ended: bool) -> ReviewItem
 
 def likeness(first: str, second: str) -> float:
     """How alike two answers are in their content words (Jaccard of their stems, 1 when identical)."""
-    if " ".join(tokens(first)) == " ".join(tokens(second)):
+    (words_a, a), (words_b, b) = _words(first), _words(second)
+    if words_a == words_b:
         return 1.0
-    a, b = content_stems(first), content_stems(second)
     return len(a & b) / len(a | b) if a | b else 0.0
+
+
+@cache
+def _words(text: str) -> tuple[tuple[str, ...], frozenset[str]]:
+    """An answer's words and content stems, read once (a class compares each answer with many)."""
+    return tuple(tokens(text)), frozenset(content_stems(text))
 
 
 def _concepts(answer: AnswerScore) -> frozenset[str]:

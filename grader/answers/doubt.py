@@ -154,26 +154,27 @@ def estimate(question: QuestionSpec, text: str, facts: ScoringFacts, model: Revi
 
 
 def _in_words(name: str, values: Mapping[str, float]) -> str:
-    """A signal that raised the estimate, said as a reader would check it ("" when it says nothing
-    a person can look at)."""
-    carried, share = values["reference_share"], values["share"]
-    sentences = {
-        "near": f"nearly states concepts worth {values['near']:.0%} of the points",
-        "thin": "says little the rubric names",
-        "contradicted": "says an idea the wrong way round",
-        "denials": "denies a concept",
-        "meaning_gap": (f"carries {carried:.0%} of the model answer's meaning but earned {share:.0%}" if carried > share
+    """A signal that raised the estimate, said as a reader would check it; "" when its value is
+    unremarkable (a linear model also raises an estimate for a signal's absence)."""
+    carried, share, foreign = values["reference_share"], values["share"], values["foreign"]
+    notable = {
+        "near": (values["near"] > 0, f"nearly states concepts worth {values['near']:.0%} of the points"),
+        "thin": (values["thin"] > 0, "says little the rubric names"),
+        "contradicted": (values["contradicted"] > 0, "says an idea the wrong way round"),
+        "denials": (values["denials"] > 0, "denies a concept"),
+        "meaning_gap": (abs(carried - share) >= 0.25,
+                        f"carries {carried:.0%} of the model answer's meaning but earned {share:.0%}" if carried > share
                         else f"earned {share:.0%} while carrying {carried:.0%} of the model answer's meaning"),
-        "reference_share": f"carries {carried:.0%} of the model answer's meaning",
-        "foreign": f"{values['foreign']:.0%} of what it says is in neither the rubric nor the model answer",
-        "foreign_credited": f"earned {share:.0%}, yet {values['foreign']:.0%} of it is off the rubric",
-        "meaning_only": "concepts found by meaning only, no phrase of the rubric",
-        "hedged": "hedged",
-        "uncredited": f"{values['uncredited']:.0%} of its sentences earned nothing",
-        "short": "very short",
-        "restated": "restates the question",
-        "question_overlap": "repeats the question's words",
-        "log_words": "long",
-        "density": "many concepts in few words",
+        "reference_share": (carried < 0.15, f"carries only {carried:.0%} of the model answer's meaning"),
+        "foreign": (foreign >= 0.4, f"{foreign:.0%} of what it says is in neither the rubric nor the model answer"),
+        "foreign_credited": (foreign >= 0.4 and share >= 0.5,
+                             f"earned {share:.0%}, yet {foreign:.0%} of it is in neither the rubric nor the model answer"),
+        "meaning_only": (values["meaning_only"] > 0, "concepts found by meaning only, by no phrase of the rubric"),
+        "hedged": (values["hedged"] > 0, "hedged"),
+        "uncredited": (values["uncredited"] >= 0.5, f"{values['uncredited']:.0%} of its sentences earned nothing"),
+        "short": (values["short"] > 0, "very short"),
+        "restated": (values["restated"] > 0, "restates the question"),
+        "density": (values["density"] >= 2, "many concepts in few words"),
     }
-    return sentences.get(name, "")
+    shown, words = notable.get(name, (False, ""))
+    return words if shown else ""
