@@ -213,3 +213,58 @@ def test_the_page_listens_on_loopback_only_unless_asked(graded) -> None:  # noqa
         finally:
             shared.terminate()
             shared.wait(timeout=20)
+
+
+def test_a_grade_run_while_the_page_is_open_loses_nothing(graded, tmp_path: Path) -> None:  # noqa: ANN001
+    import json
+    import threading
+
+    import uvicorn
+
+    from grader.bundled import default_rubric
+    from grader.web.serve import free_port
+
+    folder, out = graded
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(out, TOKEN), host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    entries = lay_out(open_class(out)).entries
+    sent: list[tuple[str, str]] = []
+
+    def decide_all() -> None:  # each item twice (a score, then accepted), over the length of two grade runs
+        for entry in (*entries, *entries):
+            twice = (entry.student, entry.item) in sent
+            body = json.dumps({"key": entry.key, "item": entry.item, "kind": "accept" if twice else "override",
+                               "points": entry.max_points / 2}).encode()
+            time.sleep(0.1)
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/api/decisions", body, method="POST",
+                                             headers={"Authorization": f"Bearer {TOKEN}",
+                                                      "Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=30) as response:
+                assert response.status == 200
+            sent.append((entry.student, entry.item))
+
+    rubric = tmp_path / "changed.toml"  # a changed rubric: every submission is rescored, every file rewritten
+    rubric.write_text(default_rubric().read_text().replace('title = "Why freeze the base"', 'title = "Why freeze"'))
+    deciding = threading.Thread(target=decide_all)
+    deciding.start()
+    try:
+        for extra in (("--rubric", str(rubric)), ()):
+            result = subprocess.run([sys.executable, "-m", "grader", str(folder), "--out", str(out), *extra],
+                                    capture_output=True, text=True)
+            assert result.returncode == 0, result.stdout + result.stderr
+        deciding.join(timeout=300)
+    finally:
+        server.should_exit = True
+    assert len(sent) == 2 * len(entries) > 40
+    store = DecisionStore(out)
+    assert len(store.history()) == len(sent)
+    assert set(store.current()) == set(sent) and {d.kind.value for d in store.current().values()} == {"accept"}
+    final = subprocess.run([sys.executable, "-m", "grader", str(folder), "--out", str(out)], capture_output=True,
+                           text=True)
+    assert final.returncode == 0 and "ran 0," in final.stdout
+    results = json.loads((out / "results.json").read_text())["submissions"]
+    decided = {(s["id"], r["id"]) for s in results for r in (*s["checks"], *s["answers"]) if r.get("override")}
+    assert decided >= set(sent)
