@@ -349,8 +349,15 @@ def _grade_one_student(submission, rubric, settings, out: Path, force: bool, con
     from grader.results import GradeStatus
     from grader.view import view_of
 
+    outcomes = {"ran": 0, "rescored": 0, "reused": 0}
+
     with _progress(console, 1, None, 1) as advance:
-        grade = grade_student(submission, rubric, settings, out, force=force, progress=advance)
+        def counted(submission_id: str, grade, outcome: str) -> None:  # noqa: ANN001
+            outcomes[outcome] += 1
+            advance(submission_id, grade, outcome)
+
+        grade = grade_student(submission, rubric, settings, out, force=force, progress=counted)
+    console.print(f"ran {outcomes['ran']}, rescored {outcomes['rescored']}, reused {outcomes['reused']}")
     console.print(GradeReport(view_of(grade, rubric, "instructor"), verbose=True))
     return EXIT_UNGRADED if grade.status is GradeStatus.INTERNAL_ERROR else EXIT_OK
 
