@@ -40,7 +40,7 @@ DATABASE = "decisions.sqlite"
 EXPORT = "overrides.csv"
 SCHEMA_VERSION = 1
 _COLUMNS = ("student", "item", "kind", "points", "automatic", "comment", "who", "when", "fingerprint")
-_BUSY_SECONDS = 30.0  # how long a writer waits for another's transaction before giving up
+_BUSY_SECONDS = 90.0  # how long a writer waits for another's transaction (a slow disk's fsync) before giving up
 
 
 class DecisionError(GraderError):

@@ -38,11 +38,20 @@ def test_the_store_is_sqlite_in_wal_mode_and_keeps_each_decision(tmp_path: Path)
 
 
 def test_two_threads_deciding_at_once_lose_nothing(tmp_path: Path) -> None:
-    writers = [threading.Thread(target=_write_many, args=(str(tmp_path), name)) for name in ("a", "b")]
+    failures: list[BaseException] = []
+
+    def write(name: str) -> None:
+        try:
+            _write_many(str(tmp_path), name)
+        except BaseException as error:  # a thread's error does not reach the test by itself
+            failures.append(error)
+
+    writers = [threading.Thread(target=write, args=(name,)) for name in ("a", "b")]
     for writer in writers:
         writer.start()
     for writer in writers:
         writer.join()
+    assert not failures, failures
     decided = DecisionStore(tmp_path).current()
     assert len(decided) == 2 * ITEMS
     assert {(d.student, d.points) for d in decided.values()} == {(f"{w}-{n}", n % 10) for w in "ab" for n in range(ITEMS)}
