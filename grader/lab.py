@@ -124,6 +124,7 @@ class Lab:
     classes: tuple[str, ...] = ("cats", "dogs")
     dataset: str = "cats_and_dogs_filtered"
     finetune: FineTuneSpec = FineTuneSpec()
+    boilerplate: tuple[str, ...] = ()  # files the lab hands out (absolute paths): shared code that is no copy
 
     def augmentation(self, layer: str) -> LayerSpec | None:
         return next((spec for spec in self.augment if spec.layer == layer), None)
