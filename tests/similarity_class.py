@@ -67,11 +67,27 @@ _COMMENTS = ("# my own step", "# TODO tidy", "# as in the lecture", "# check thi
              "# tried other values here", "# from the lab sheet")
 
 
+def _expression(rng: random.Random, depth: int = 0) -> str:
+    """Arithmetic of a student's own (names and numbers do not matter: their shape does)."""
+    if depth >= 2 or rng.random() < 0.25:
+        return rng.choice(("scores", "labels_all", "steps", "1", "0.5", "history.history['loss'][-1]", "len(wrong)"))
+    kind = rng.randrange(4)
+    if kind == 0:
+        return f"np.{rng.choice(('mean', 'max', 'min', 'std', 'sum', 'median'))}({_expression(rng, depth + 1)})"
+    if kind == 1:
+        return f"({_expression(rng, depth + 1)} {rng.choice('+-*/')} {_expression(rng, depth + 1)})"
+    if kind == 2:
+        return f"[{_expression(rng, depth + 1)} for _ in range({rng.randint(2, 5)})]"
+    return f"float({_expression(rng, depth + 1)})"
+
+
 def own_helper(rng: random.Random, name: str) -> str:
-    """A helper function of a student's own: several statements in a random order."""
+    """A helper function of a student's own: several statements in a random order, some of them
+    arithmetic of their own."""
     lines = [statement.format(key=rng.choice(("history", "train_dataset", "test_dataset")), n=rng.randint(2, 9),
-                              lr=rng.choice(("1e-3", "5e-4", "0.001")))
-             for statement in rng.sample(_STATEMENTS, rng.randint(7, 10))]
+                              lr=rng.choice(("0.001", "0.0005", "0.002")))
+             if rng.random() < 0.6 else f"value_{index} = {_expression(rng)}"
+             for index, statement in enumerate(rng.sample(_STATEMENTS, rng.randint(7, 10)))]
     return f"def {name}():\n" + "".join(f"    {line}\n" for line in lines) + "\n"
 
 
@@ -108,15 +124,20 @@ def renamed_copy(source: str) -> str:
     bound |= {node.name for node in ast.walk(ast.parse(source)) if isinstance(node, ast.FunctionDef)}
     bound -= set(dir(builtins)) | set(keyword.kwlist)
     renamed = {name: f"q{index}_{name[::-1]}" for index, name in enumerate(sorted(bound))}
-    pieces, before = [], ""
-    for item in tokenize.generate_tokens(io.StringIO(source).readline):
+    items = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    pieces, depth = [], 0
+    for index, item in enumerate(items):
         text = item.string
-        if item.type == tokenize.NAME and text in renamed and before != ".":  # attributes are the library's
-            text = renamed[text]
+        depth += text in "([{" and item.type == tokenize.OP
+        depth -= text in ")]}" and item.type == tokenize.OP
+        before = items[index - 1].string if index else ""
+        after = items[index + 1].string if index + 1 < len(items) else ""
+        keyword_argument = depth > 0 and after == "="
+        if item.type == tokenize.NAME and text in renamed and before != "." and not keyword_argument:
+            text = renamed[text]  # attributes and keyword arguments are the library's: renaming them breaks the code
         elif item.type == tokenize.COMMENT:
             text = "# reworded: " + text[::-1].lstrip("# ")
         pieces.append((item.start, item.end, text))
-        before = item.string
     return _functions_first(_replaced(source, pieces))
 
 
