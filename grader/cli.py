@@ -337,7 +337,7 @@ def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weigh
         for view in views:
             console.print(GradeReport(view, verbose=True), "")
     console.print(ClassSummary(views, rubric.max_score, graded.similar_answers,
-                               tuple(within_budget(graded.review(), DEFAULT_BUDGET))))
+                               tuple(within_budget(graded.review(), DEFAULT_BUDGET)), graded.similar_code))
     console.print(f"Wrote {out}/results.json, grades.csv, report.html and feedback/ for {len(graded.grades)} students.")
     failed = [g.id for g in graded.grades if g.status is GradeStatus.INTERNAL_ERROR]
     if failed:

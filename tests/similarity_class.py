@@ -170,8 +170,8 @@ def as_notebook(source: str) -> str:
     """``source`` as a Jupyter notebook: a code cell per paragraph, a Markdown cell before each."""
     cells = []
     for number, chunk in enumerate(_chunks(source), start=1):
-        cells.append({"cell_type": "markdown", "metadata": {}, "source": f"## Step {number}"})
-        cells.append({"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+        cells.append({"cell_type": "markdown", "id": f"m{number}", "metadata": {}, "source": f"## Step {number}"})
+        cells.append({"cell_type": "code", "id": f"c{number}", "metadata": {}, "execution_count": None, "outputs": [],
                       "source": chunk.rstrip("\n")})
     return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
 

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -160,19 +163,31 @@ def test_an_unreadable_or_missing_file_compares_with_nothing(tutorial_class, tmp
 # In the graded class
 
 
-def test_the_graded_class_shows_code_pairs_in_review_results_and_report(tmp_path: Path, rubric) -> None:  # noqa: ANN001
-    scripts = {f"s{index}": student_script(100 + index) for index in range(6)}
-    scripts["s6"] = renamed_copy(scripts["s2"])
+def _graded_class(root: Path, rubric, scripts: dict[str, str]) -> tuple[Path, Path]:  # noqa: ANN001
+    """A class whose students hand in ``scripts``, graded as `grade` leaves it from the tutorial
+    fixture's recorded run (no code runs); returns the class folder and the output folder."""
     run = json.loads((RECORDINGS / "tutorial.json").read_text())["run"]
     for student, text in scripts.items():
-        shutil.copytree(SUBMISSIONS / "tutorial", tmp_path / "class" / student)
-        (tmp_path / "class" / student / "transfer.py").write_text(text)
-    out, settings = tmp_path / "out", RunSettings(budget=rubric.budget)
-    submissions = discover(tmp_path / "class").submissions
+        shutil.copytree(SUBMISSIONS / "tutorial", root / "class" / student)
+        (root / "class" / student / "transfer.py").write_text(text)
+    out, settings = root / "out", RunSettings(budget=rubric.budget)
+    submissions = discover(root / "class").submissions
     for submission in submissions:
         grade = rescore(submission, RunResult.from_dict(run), rubric, settings)
         save(out, submission, grade, run, fingerprints(submission, rubric, settings))
-    _write_manifest(out, rubric, submissions, tmp_path / "class")
+    _write_manifest(out, rubric, submissions, root / "class")
+    return root / "class", out
+
+
+def _grade(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "grader", *args], capture_output=True, text=True,
+                          env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"})
+
+
+def test_the_graded_class_shows_code_pairs_in_review_results_and_report(tmp_path: Path, rubric) -> None:  # noqa: ANN001
+    scripts = {f"s{index}": student_script(100 + index) for index in range(6)}
+    scripts["s6"] = renamed_copy(scripts["s2"])
+    _, out = _graded_class(tmp_path, rubric, scripts)
 
     graded = open_class(out, rubric)
     write_reports(graded)
@@ -188,6 +203,24 @@ def test_the_graded_class_shows_code_pairs_in_review_results_and_report(tmp_path
     # Similarity is evidence for a person: every score is the one scored from the run.
     assert {grade.id: grade.score for grade in graded.grades} == \
         {student: saved.grade.score for student, saved in graded.saved.items()}
+
+
+def test_grade_prints_the_pairs_and_takes_boilerplate_from_the_command_line(tmp_path: Path, rubric) -> None:  # noqa: ANN001
+    scripts = {f"s{index}": student_script(200 + index) for index in range(4)}
+    scripts["s4"] = renamed_copy(scripts["s1"])
+    folder, out = _graded_class(tmp_path, rubric, scripts)
+    handed_out = tmp_path / "handed_out.py"
+    handed_out.write_text(scripts["s1"])  # say the lab handed out all of s1's code
+
+    shown = _grade(str(folder), "--out", str(out))
+    assert shown.returncode == 0 and "reused 5" in shown.stdout, shown.stdout + shown.stderr
+    assert "Code matching beyond the boilerplate: s1 and s4" in shown.stdout
+    assert len(json.loads((out / "results.json").read_text())["similar_code"]) == 1
+
+    left_out = _grade(str(folder), "--out", str(out), "--boilerplate", str(handed_out))
+    assert left_out.returncode == 0 and "reused 5" in left_out.stdout, left_out.stdout + left_out.stderr
+    assert "Code matching" not in left_out.stdout
+    assert json.loads((out / "results.json").read_text())["similar_code"] == []
 
 
 def test_boilerplate_given_to_grade_is_remembered_and_the_rubric_names_its_own(tmp_path: Path, rubric) -> None:  # noqa: ANN001
