@@ -246,3 +246,40 @@ def test_boilerplate_given_to_grade_is_remembered_and_the_rubric_names_its_own(t
     _write_manifest(out, rubric, [], None, [starter])
     _write_manifest(out, rubric, [], None)  # a later run without --boilerplate keeps it
     assert json.loads((out / "class.json").read_text())["boilerplate"] == [str(starter.resolve())]
+
+
+# On the review page
+
+
+def test_the_review_page_shows_a_pair_side_by_side_with_the_passages_marked_and_escaped(tmp_path: Path, rubric) -> None:  # noqa: ANN001
+    from starlette.testclient import TestClient
+
+    from grader.desk import student_key
+    from grader.web.app import create_app
+
+    scripts = {f"s{index}": student_script(300 + index) for index in range(4)}
+    hostile = "def shout():\n    print('<script>alert(1)</script>')\n    print(len(model.layers), model.name)\n"
+    scripts["s2"] = scripts["s2"].replace("def helper_", hostile + "\n\ndef helper_", 1)
+    scripts["s4"] = renamed_copy(scripts["s2"])
+    _, out = _graded_class(tmp_path, rubric, scripts)
+    client = TestClient(create_app(out, "secret"), follow_redirects=False)
+    assert client.get("/api/similar").status_code == 403  # the page's token guards these too
+    client.get("/?token=secret")
+
+    listed = client.get("/api/similar").json()["pairs"]
+    assert [(pair["first"], pair["second"]) for pair in listed] == [(student_key("s2"), student_key("s4"))]
+    assert "s2" not in json.dumps(listed)  # anonymous unless names are asked for
+    shown = client.get(f"/api/similar/{student_key('s2')}/{student_key('s4')}").json()
+    first, second = shown["first"], shown["second"]
+    marked = [[line["number"] for line in side["lines"] if line["passage"] == 1] for side in (first, second)]
+    pair = open_class(out, rubric).similar_code[0]
+    assert marked[0][0] == pair.passages[0].first.start and marked[0][-1] == pair.passages[0].first.end
+    assert marked[1][0] == pair.passages[0].second.start and marked[1][-1] == pair.passages[0].second.end
+    assert "student" not in first and first["label"].startswith("Student")
+
+    page = client.get(f"/similar/{student_key('s2')}/{student_key('s4')}")
+    assert page.status_code == 200 and page.text.count("class=\"line shared\"") == sum(map(len, (
+        [line for line in first["lines"] if line["passage"]], [line for line in second["lines"] if line["passage"]])))
+    assert "<script>alert(1)" not in page.text and "&lt;script&gt;alert(1)" in page.text
+    assert "Similar code (1)" in client.get("/similar").text
+    assert client.get(f"/similar/{student_key('s2')}/{student_key('s1')}").status_code == 404
