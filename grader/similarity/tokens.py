@@ -17,6 +17,7 @@ from __future__ import annotations
 import builtins
 import keyword
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -93,7 +94,7 @@ def normalise(source: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
             if tokens and tokens[-1] == ",":  # a trailing comma is layout (formatters add them)
                 tokens.pop()
                 lines.pop()
-        tokens.append(text)
+        tokens.append(sys.intern(text))  # a class holds millions of tokens, of a few hundred kinds
         lines.append(line)
     return tuple(tokens), tuple(lines)
 
