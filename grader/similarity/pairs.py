@@ -30,6 +30,7 @@ MIN_PASSAGE = 30  # tokens (about three lines): a shorter shared run is one ordi
 COMMON_SHARE = 0.5  # a passage in half the class is common...
 COMMON_LEAST, COMMON_MOST = 3, 20  # ...but never one of two students only, and always one of 20
 _MERGED_GAP = K  # matches closer than this (in both files) are one passage
+_OPEN_RUNS = 4  # how many of the latest passages a match may continue
 
 
 @dataclass(frozen=True)
@@ -175,24 +176,36 @@ def similar_code(files: Mapping[str, Path | None], boilerplate: Sequence[Path] =
 def _similar_code(files: Mapping[str, Path | None], boilerplate: Sequence[Path], threshold: float) -> tuple[CodePair, ...]:
     prints = {student: found for student, path in sorted(files.items()) if (found := printed(path)) is not None}
     base = boilerplate_hashes(boilerplate)
-    holders: dict[int, list[str]] = defaultdict(list)
-    for student, found in prints.items():
-        for value in found.positions.keys() - base:
-            holders[value].append(student)
+    holders = _holders(prints, base)
     limit = common_at(len(prints))
     common = frozenset(value for value, students in holders.items() if len(students) >= limit)
-    shared: dict[tuple[str, str], int] = defaultdict(int)
-    for students in holders.values():
-        if 2 <= len(students) < limit:
-            for pair in combinations(students, 2):
-                shared[pair] += 1
-    least = math.ceil(MIN_MATCHED / K)  # fewer shared fingerprints cannot cover MIN_MATCHED tokens
-    candidates = [pair for pair, count in shared.items() if count >= least]
+    candidates = _candidates(holders, limit)
     own = {student: _own(prints[student], base, common) for student in {s for pair in candidates for s in pair}}
     excluded = base | common
     pairs = [pair for first, second in candidates
              if (pair := _compare(first, second, prints, own, excluded)) and pair.similarity >= threshold]
     return tuple(sorted(pairs, key=lambda pair: (-pair.similarity, pair.first, pair.second)))
+
+
+def _holders(prints: Mapping[str, Printed], base: frozenset[int]) -> dict[int, list[str]]:
+    """The inverted index: each fingerprint that is not boilerplate -> the students whose file holds it."""
+    holders: dict[int, list[str]] = defaultdict(list)
+    for student, found in prints.items():
+        for value in found.positions.keys() - base:
+            holders[value].append(student)
+    return holders
+
+
+def _candidates(holders: Mapping[int, list[str]], limit: int) -> list[tuple[str, str]]:
+    """The pairs of students who share enough fingerprints that are not common to be compared:
+    fewer than ``MIN_MATCHED / K`` cannot cover ``MIN_MATCHED`` tokens."""
+    shared: dict[tuple[str, str], int] = defaultdict(int)
+    for students in holders.values():
+        if 2 <= len(students) < limit:
+            for pair in combinations(students, 2):
+                shared[pair] += 1
+    least = math.ceil(MIN_MATCHED / K)
+    return [pair for pair, count in shared.items() if count >= least]
 
 
 def _own(found: Printed, base: frozenset[int], common: frozenset[int]) -> int:
@@ -233,12 +246,15 @@ def _runs(matches: Sequence[tuple[int, int]]) -> list[tuple[int, int, int, int]]
     both files together: (start, end) in the first, (start, end) in the second, in tokens."""
     runs: list[list[int]] = []
     for pa, pb in matches:
-        last = runs[-1] if runs else None
-        if last and pa <= last[1] + _MERGED_GAP and last[2] <= pb <= last[3] + _MERGED_GAP:
-            last[1], last[3] = max(last[1], pa + K), max(last[3], pb + K)
-        else:
+        # The latest run this match continues: a stray match between two (a k-gram found twice in a
+        # file) starts a run of its own without cutting the one it interrupts.
+        run = next((run for run in reversed(runs[-_OPEN_RUNS:])
+                    if pa <= run[1] + _MERGED_GAP and run[2] <= pb <= run[3] + _MERGED_GAP), None)
+        if run is None:
             runs.append([pa, pa + K, pb, pb + K])
-    return [(run[0], run[1], run[2], run[3]) for run in runs]
+        else:
+            run[1], run[3] = max(run[1], pa + K), max(run[3], pb + K)
+    return sorted((run[0], run[1], run[2], run[3]) for run in runs)
 
 
 def _passage(a: CodeTokens, b: CodeTokens, run: tuple[int, int, int, int]) -> Passage:
