@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -171,7 +172,8 @@ class Lab:
                 f"head {' -> '.join([*(s.shown for s in self.head), self.output.shown])}; loss {self.output.loss}"
                 f"{' (from_logits=True)' if self.output.from_logits else ''}; {len(self.classes)} classes "
                 f"({', '.join(self.classes)}) from {self.dataset}; fine-tuning {cut}, learning rate {rate}"
-                f"{', initial_epoch carried on' if plan.initial_epoch else ''}")
+                f"{', initial_epoch carried on' if plan.initial_epoch else ''}"
+                + (f"; boilerplate {', '.join(Path(path).name for path in self.boilerplate)}" if self.boilerplate else ""))
 
 
 DEFAULT_LAB = Lab()

@@ -234,6 +234,7 @@ def test_boilerplate_given_to_grade_is_remembered_and_the_rubric_names_its_own(t
     (tmp_path / "lab" / "rubric.toml").write_text(text)
     mine = load_rubric(tmp_path / "lab" / "rubric.toml")
     assert mine.lab.boilerplate == (str(starter.resolve()),)
+    assert mine.lab.summary.endswith("; boilerplate starter.py")
     files = boilerplate_of(mine, [tmp_path / "given.py"])
     assert starter.resolve() in files and tmp_path / "given.py" in files
     assert any(path.name == "transfer.py" and "reference" in str(path) for path in files)
