@@ -14,6 +14,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,17 @@ class GradedClass:
     saved: Mapping[str, Saved]
     submissions: Mapping[str, Submission] = field(default_factory=dict)
     similar_answers: tuple[SimilarPair, ...] = ()
-    similar_code: tuple[CodePair, ...] = ()
+    boilerplate: tuple[Path, ...] = ()  # code the lab hands out (``boilerplate_of``)
+
+    @cached_property
+    def similar_code(self) -> tuple[CodePair, ...]:
+        """Pairs of students whose code matches beyond the boilerplate and what most of the class
+        shares, strongest first; computed when first asked for (a few seconds for 500 students the
+        first time in a process), so that commands that do not show it do not pay for it."""
+        from grader.similarity.pairs import similar_code
+
+        files = {student: self.submissions[student].code for student in self.saved if student in self.submissions}
+        return similar_code(files, self.boilerplate)
 
     def grade(self, student: str) -> Grade:
         """The grade of ``student`` (an id); raises ``DecisionError`` naming the graded ids."""
@@ -171,9 +182,8 @@ def open_class(out: Path, rubric: Rubric | None = None, only: Sequence[str] | No
     written_ids = {question.id for question in rubric.questions if question.kind == "written"}
     pairs = tuple(similar_pairs({student: {item: text for item, text in answers.items() if item in written_ids}
                                  for student, answers in written.items()}))
-    code = _similar_code(rubric, {student: submissions[student].code for student in saved if student in submissions},
-                         manifest.get("boilerplate", []))
-    return GradedClass(out, rubric, grades, saved, submissions, pairs, code)
+    return GradedClass(out, rubric, grades, saved, submissions, pairs,
+                       tuple(boilerplate_of(rubric, manifest.get("boilerplate", []))))
 
 
 def boilerplate_of(rubric: Rubric, given: Sequence[str | Path] = ()) -> list[Path]:
@@ -186,12 +196,6 @@ def boilerplate_of(rubric: Rubric, given: Sequence[str | Path] = ()) -> list[Pat
     except GraderError:
         references = []
     return [*references, *(Path(path) for path in rubric.lab.boilerplate), *(Path(path) for path in given)]
-
-
-def _similar_code(rubric: Rubric, files: Mapping[str, Path | None], given: Sequence[str]) -> tuple[CodePair, ...]:
-    from grader.similarity.pairs import similar_code
-
-    return similar_code(files, boilerplate_of(rubric, given))
 
 
 def _with_texts(grade: Grade, submission: Submission | None) -> Grade:
