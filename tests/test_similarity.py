@@ -113,6 +113,9 @@ def test_students_who_started_from_the_tutorial_and_changed_different_things_are
     two = {student: tutorial_class[student] for student in ("student_0001", "student_0002")}
     assert [pair.first for pair in similar_code(two)] == ["student_0001"]
     assert similar_code(two, [TUTORIAL]) == ()
+    starter = tutorial_class["student_0001"].parent.parent / "starter.ipynb"  # the tutorial handed out as a notebook
+    starter.write_text(as_notebook(TUTORIAL.read_text()))
+    assert similar_code(two, [starter]) == ()
 
 
 def test_a_passage_in_the_boilerplate_never_counts(tmp_path: Path) -> None:
