@@ -42,9 +42,9 @@ class LineRange:
     start_cell: int | None = None
     end_cell: int | None = None
 
-    def to_dict(self) -> dict[str, int]:
+    def to_dict(self) -> dict[str, int | None]:
         cells = {"start_cell": self.start_cell, "end_cell": self.end_cell} if self.start_cell is not None else {}
-        return {"start": self.start, "end": self.end, **cells}  # type: ignore[dict-item]
+        return {"start": self.start, "end": self.end, **cells}
 
     @property
     def shown(self) -> str:
