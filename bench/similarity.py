@@ -8,9 +8,10 @@ fingerprinted once per version), the time to compare with every file already fin
 a second `grade` or the review page pays once per change), the pairs flagged, how many of the
 planted pairs they include (each copy with its original, and two copies of one original), the
 pairs flagged beyond those, the weakest planted pair's similarity and the strongest other pair's
-(among all pairs sharing 60 tokens or more, flagged or not). With --copydetect (needs `pip install copydetect`), the same classes
-compared by copydetect's CopyDetector (every pair of files, as it works), up to --copydetect-max
-submissions (100: it takes 40 s there and grows with the square of the class).
+(among all pairs sharing 60 tokens or more, flagged or not). With --copydetect (needs
+`pip install copydetect`), the same classes compared by copydetect's CopyDetector (every pair of
+files, as it works), up to --copydetect-max submissions (100: it takes 9-43 s there, and grows
+with the square of the class).
 
     python bench/similarity.py
     python bench/similarity.py --sizes 100 500 --copydetect

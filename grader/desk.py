@@ -341,7 +341,8 @@ def _shared_file(student: str, label: str, code: Path | None, ranges: Sequence[A
 
     name = code.name if code else ""
     if code is None or not code.is_file():
-        return SharedFile(student_key(student), label, student, name, (), "the student's file is not where it was graded")
+        return SharedFile(student_key(student), label, student, name, (),
+                          "the student's file is not where it was graded")
     try:
         program = read_program(code)
     except SubmissionError as error:

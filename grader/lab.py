@@ -173,7 +173,8 @@ class Lab:
                 f"{' (from_logits=True)' if self.output.from_logits else ''}; {len(self.classes)} classes "
                 f"({', '.join(self.classes)}) from {self.dataset}; fine-tuning {cut}, learning rate {rate}"
                 f"{', initial_epoch carried on' if plan.initial_epoch else ''}"
-                + (f"; boilerplate {', '.join(Path(path).name for path in self.boilerplate)}" if self.boilerplate else ""))
+                + (f"; boilerplate {', '.join(Path(path).name for path in self.boilerplate)}"
+                   if self.boilerplate else ""))
 
 
 DEFAULT_LAB = Lab()

@@ -128,7 +128,8 @@ class ClassSummary:
             yield Text(f"Code matching beyond the boilerplate: {pair.first} and {pair.second} "
                        f"({pair.similarity:.0%}; evidence for a person, no score changed)", style="yellow")
         if len(self.similar_code) > 5:
-            yield Text(f"... and {len(self.similar_code) - 5} more pairs (grade review OUT, results.json)", style="yellow")
+            yield Text(f"... and {len(self.similar_code) - 5} more pairs (grade review OUT, results.json)",
+                       style="yellow")
         yield from self._environment_stops()
         flagged = [g.id for g in self.grades if g.integrity_warning()]
         if flagged:

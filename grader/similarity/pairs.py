@@ -173,7 +173,8 @@ def similar_code(files: Mapping[str, Path | None], boilerplate: Sequence[Path] =
     return _PAIRS[key]
 
 
-def _similar_code(files: Mapping[str, Path | None], boilerplate: Sequence[Path], threshold: float) -> tuple[CodePair, ...]:
+def _similar_code(files: Mapping[str, Path | None], boilerplate: Sequence[Path],
+                  threshold: float) -> tuple[CodePair, ...]:
     prints = {student: found for student, path in sorted(files.items()) if (found := printed(path)) is not None}
     base = boilerplate_hashes(boilerplate)
     holders = _holders(prints, base)
