@@ -50,6 +50,13 @@ def reference_script() -> Path:
     return bundled_file(REFERENCE, "transfer.py")
 
 
+def reference_scripts() -> list[Path]:
+    """The shipped reference solutions of every lab (``reference/transfer.py``, ``reference/<lab>/``):
+    code that comparing students' code leaves out, as the lab hands it out."""
+    folder = reference_script().parent
+    return sorted(path for path in folder.rglob("*.py") if path.name != "__init__.py")
+
+
 def bundled_folders() -> list[Path]:
     """Where the shipped data packages are installed (to hide them from the sandbox); none when the
     grader runs from a source tree, whose ``rubrics/`` and ``reference/`` the sandbox never sees."""

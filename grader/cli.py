@@ -268,10 +268,13 @@ def check(file: Path, answers: Path | None, rubric_path: Path | None, data: Path
               help="Start a Dask cluster to grade on: local (one worker per --jobs) or a job queue through "
                    "dask-jobqueue, set up by [tool.grader.cluster] in pyproject.toml (queue, cores, memory, "
                    "walltime, jobs, env). Needs the [cluster] extra.")
+@click.option("--boilerplate", type=click.Path(exists=True, dir_okay=False, path_type=Path), multiple=True,
+              metavar="FILE", help="Code handed out with the lab (starter code, the tutorial): left out when "
+                                   "comparing students' code. Repeat for several; the reference solution always is.")
 def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weights: Path | None,
                 timeout: float | None, isolation: str, json_out: str | None, quiet: bool, verbose: bool, out: Path,
                 jobs: int | None, force: bool, student: str | None, gradescope: bool, scheduler: str | None,
-                cluster: str | None) -> None:
+                cluster: str | None, boilerplate: tuple[Path, ...]) -> None:
     """Grade every submission in FOLDER (also: `grade FOLDER`).
 
     Finds a folder per student, flat files per student, or an LMS bulk download (Canvas, Moodle,
@@ -320,7 +323,8 @@ def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weigh
     try:
         with _progress(console, len(found.submissions), remote, jobs) as advance:
             run = grade_the_class(found.submissions, rubric, settings, out, jobs=jobs, force=force, progress=advance,
-                                  remote=remote, gradescope=gradescope, folder=intake.folder)
+                                  remote=remote, gradescope=gradescope, folder=intake.folder,
+                                  boilerplate=boilerplate)
     finally:
         if remote is not None:
             remote.close()
@@ -333,7 +337,7 @@ def grade_class(folder: Path, rubric_path: Path | None, data: Path | None, weigh
         for view in views:
             console.print(GradeReport(view, verbose=True), "")
     console.print(ClassSummary(views, rubric.max_score, graded.similar_answers,
-                               tuple(within_budget(graded.review(), DEFAULT_BUDGET))))
+                               tuple(within_budget(graded.review(), DEFAULT_BUDGET)), graded.similar_code))
     console.print(f"Wrote {out}/results.json, grades.csv, report.html and feedback/ for {len(graded.grades)} students.")
     failed = [g.id for g in graded.grades if g.status is GradeStatus.INTERNAL_ERROR]
     if failed:

@@ -267,6 +267,99 @@ def code_excerpt(code: Path | None, location: Location | None) -> CodeExcerpt | 
                                                            for number in range(first, last + 1)))
 
 
+# Code that students share, side by side
+
+
+@dataclass(frozen=True)
+class SharedLine:
+    """A line of one of two files compared; ``passage``: the number (from 1) of the shared passage
+    it is in, the same number in both files, or 0."""
+
+    number: int
+    cell: int | None
+    text: str
+    passage: int
+
+
+@dataclass(frozen=True)
+class SharedFile:
+    """One side of a comparison: whose file, and its lines (``problem`` when it cannot be read)."""
+
+    key: str
+    label: str
+    student: str
+    file: str
+    lines: tuple[SharedLine, ...] = ()
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class CodeComparison:
+    """Two students' code side by side, the passages they share marked in both."""
+
+    similarity: float
+    summary: str
+    first: SharedFile
+    second: SharedFile
+    passages: tuple[tuple[str, str], ...]  # each passage's lines in the first file and in the second, shown
+
+    def to_dict(self, names: bool) -> dict[str, Any]:
+        shown = asdict(self)
+        if not names:
+            shown["first"].pop("student")
+            shown["second"].pop("student")
+            shown["summary"] = f"code {self.similarity:.0%} alike"
+        return shown
+
+
+def code_pairs(desk: Desk) -> list[tuple[str, str, str, str, float]]:
+    """The class's pairs of students whose code matches beyond the boilerplate, strongest first:
+    (first key, second key, first label, second label, similarity)."""
+    return [(student_key(pair.first), student_key(pair.second), desk.label(pair.first), desk.label(pair.second),
+             pair.similarity) for pair in desk.graded.similar_code]
+
+
+def code_comparison(desk: Desk, first_key: str, second_key: str) -> CodeComparison:
+    """The two files of a pair side by side; raises ``KeyError`` when the class has no such pair."""
+    pair = next((pair for pair in desk.graded.similar_code
+                 if (student_key(pair.first), student_key(pair.second)) == (first_key, second_key)), None)
+    if pair is None:
+        raise KeyError(f"{first_key}/{second_key}")
+    sides = []
+    for student, ranges in ((pair.first, [p.first for p in pair.passages]),
+                            (pair.second, [p.second for p in pair.passages])):
+        submission = desk.graded.submissions.get(student)
+        sides.append(_shared_file(student, desk.label(student), submission.code if submission else None, ranges))
+    return CodeComparison(pair.similarity, pair.summary, sides[0], sides[1],
+                          tuple((p.first.shown, p.second.shown) for p in pair.passages))
+
+
+def _shared_file(student: str, label: str, code: Path | None, ranges: Sequence[Any]) -> SharedFile:
+    """``code``'s lines as compared (a notebook's code cells), each marked with its passage."""
+    from grader.errors import SubmissionError
+    from grader.intake import read_program
+
+    name = code.name if code else ""
+    if code is None or not code.is_file():
+        return SharedFile(student_key(student), label, student, name, (),
+                          "the student's file is not where it was graded")
+    try:
+        program = read_program(code)
+    except SubmissionError as error:
+        return SharedFile(student_key(student), label, student, name, (), str(error))
+
+    def passage(cell: int | None, line: int) -> int:
+        where = (cell or 0, line)
+        return next((number for number, shared in enumerate(ranges, start=1)
+                     if (shared.start_cell or 0, shared.start) <= where <= (shared.end_cell or 0, shared.end)), 0)
+
+    lines = []
+    for number, text in enumerate(program.source.splitlines(), start=1):
+        cell, line = program.locate(number)
+        lines.append(SharedLine(line, cell, text, passage(cell, line)))
+    return SharedFile(student_key(student), label, student, name, tuple(lines))
+
+
 def _cell_lines(notebook: Path, cell: int) -> list[str]:
     import nbformat
 

@@ -14,6 +14,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from grader.review import DEFAULT_BUDGET, ReviewItem, like_this, review_queue, w
 from grader.rubric import Rubric, load_rubric
 from grader.run.settings import RunSettings
 from grader.shared.renamed import current_id
+from grader.similarity.pairs import CodePair
 
 CLASS_FILE = "class.json"
 Progress = Callable[[str, Grade, Outcome], None]
@@ -73,7 +75,8 @@ def find_submissions(folder: Path, rubric: Rubric) -> Discovery:
 @dataclass(frozen=True)
 class GradedClass:
     """A graded class as its output folder holds it: grades with the decisions in force applied,
-    each submission's saved result, the students' files, and near-identical answers."""
+    each submission's saved result, the students' files, near-identical answers, and pairs of
+    students whose code matches beyond the boilerplate (evidence for a person; no score changes)."""
 
     out: Path
     rubric: Rubric
@@ -81,6 +84,17 @@ class GradedClass:
     saved: Mapping[str, Saved]
     submissions: Mapping[str, Submission] = field(default_factory=dict)
     similar_answers: tuple[SimilarPair, ...] = ()
+    boilerplate: tuple[Path, ...] = ()  # code the lab hands out (``boilerplate_of``)
+
+    @cached_property
+    def similar_code(self) -> tuple[CodePair, ...]:
+        """Pairs of students whose code matches beyond the boilerplate and what most of the class
+        shares, strongest first; computed when first asked for (a few seconds for 500 students the
+        first time in a process), so that commands that do not show it do not pay for it."""
+        from grader.similarity.pairs import similar_code
+
+        files = {student: self.submissions[student].code for student in self.saved if student in self.submissions}
+        return similar_code(files, self.boilerplate)
 
     def grade(self, student: str) -> Grade:
         """The grade of ``student`` (an id); raises ``DecisionError`` naming the graded ids."""
@@ -92,7 +106,7 @@ class GradedClass:
 
     def review(self) -> list[ReviewItem]:
         """What a person should look at, most likely wrong first (``review.review_queue``)."""
-        return review_queue(self.grades, self.similar_answers)
+        return review_queue(self.grades, self.similar_answers, self.similar_code)
 
     def fingerprint(self, student: str) -> str:
         saved = self.saved.get(student)
@@ -110,9 +124,12 @@ class ClassRun:
 
 def grade_class(submissions: Sequence[Submission], rubric: Rubric, settings: RunSettings, out: Path, *,
                 jobs: int = 1, force: bool = False, progress: Progress | None = None,
-                remote: RemoteGrader | None = None, gradescope: bool = False, folder: Path | None = None) -> ClassRun:
+                remote: RemoteGrader | None = None, gradescope: bool = False, folder: Path | None = None,
+                boilerplate: Sequence[Path] = ()) -> ClassRun:
     """Grade ``submissions`` into ``out`` (running only what is new or changed, rescoring from saved
     evidence what only the rubric changed for), apply the decisions in force, and write every report.
+    ``boilerplate``: code files handed out with the lab, left out when comparing students' code
+    (remembered in class.json; none given keeps the ones given before).
     One bad submission never stops the class: its grade says what went wrong."""
     outcomes: Counter[str] = Counter()
 
@@ -122,7 +139,7 @@ def grade_class(submissions: Sequence[Submission], rubric: Rubric, settings: Run
             progress(student, grade, outcome)
 
     grade_batch(submissions, rubric, settings, out, jobs=jobs, force=force, progress=count, remote=remote)
-    _write_manifest(out, rubric, submissions, folder)
+    _write_manifest(out, rubric, submissions, folder, boilerplate)
     graded = open_class(out, rubric, only=[submission.id for submission in submissions])
     document = write_reports(graded, gradescope)
     return ClassRun(graded, outcomes, document)
@@ -165,7 +182,20 @@ def open_class(out: Path, rubric: Rubric | None = None, only: Sequence[str] | No
     written_ids = {question.id for question in rubric.questions if question.kind == "written"}
     pairs = tuple(similar_pairs({student: {item: text for item, text in answers.items() if item in written_ids}
                                  for student, answers in written.items()}))
-    return GradedClass(out, rubric, grades, saved, submissions, pairs)
+    return GradedClass(out, rubric, grades, saved, submissions, pairs,
+                       tuple(boilerplate_of(rubric, manifest.get("boilerplate", []))))
+
+
+def boilerplate_of(rubric: Rubric, given: Sequence[str | Path] = ()) -> list[Path]:
+    """The code that comparing students' code leaves out: the shipped reference solutions, the
+    rubric's ``[lab]`` boilerplate, and the files given (``--boilerplate``)."""
+    from grader.bundled import reference_scripts
+
+    try:
+        references = reference_scripts()
+    except GraderError:
+        references = []
+    return [*references, *(Path(path) for path in rubric.lab.boilerplate), *(Path(path) for path in given)]
 
 
 def _with_texts(grade: Grade, submission: Submission | None) -> Grade:
@@ -225,7 +255,7 @@ def _class_data(graded: GradedClass):  # noqa: ANN202 - report_files.ClassData, 
     except (GraderError, ValueError, KeyError):
         reference = []
     return ClassData(tuple(within_budget(graded.review(), DEFAULT_BUDGET)), {student: curve for student, curve in curves.items() if curve}, reference,
-                     graded.similar_answers)
+                     graded.similar_answers, graded.similar_code)
 
 
 # Decisions
@@ -310,8 +340,10 @@ def import_decisions(graded: GradedClass, source: Path) -> list[Decision]:
 # class.json
 
 
-def _write_manifest(out: Path, rubric: Rubric, submissions: Sequence[Submission], folder: Path | None) -> None:
-    """Remember where the class and its rubric came from (the students graded before are kept)."""
+def _write_manifest(out: Path, rubric: Rubric, submissions: Sequence[Submission], folder: Path | None,
+                    boilerplate: Sequence[Path] = ()) -> None:
+    """Remember where the class, its rubric and the boilerplate given came from (the students
+    graded before, and the boilerplate given before when none is given, are kept)."""
     manifest = _read_manifest(out)
     students = manifest.get("students", {})
     for submission in submissions:
@@ -320,7 +352,9 @@ def _write_manifest(out: Path, rubric: Rubric, submissions: Sequence[Submission]
                                    "extra_files": [_path(path) for path in submission.extra_files],
                                    "own_folder": submission.own_folder}
     manifest = {"rubric": rubric.source or manifest.get("rubric", ""),
-                "folder": _path(folder) if folder else manifest.get("folder", ""), "students": students}
+                "folder": _path(folder) if folder else manifest.get("folder", ""),
+                "boilerplate": [_path(path) for path in boilerplate] or manifest.get("boilerplate", []),
+                "students": students}
     write_text(out / CLASS_FILE, json.dumps(manifest, indent=2) + "\n")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -124,6 +125,7 @@ class Lab:
     classes: tuple[str, ...] = ("cats", "dogs")
     dataset: str = "cats_and_dogs_filtered"
     finetune: FineTuneSpec = FineTuneSpec()
+    boilerplate: tuple[str, ...] = ()  # files the lab hands out (absolute paths): shared code that is no copy
 
     def augmentation(self, layer: str) -> LayerSpec | None:
         return next((spec for spec in self.augment if spec.layer == layer), None)
@@ -170,7 +172,9 @@ class Lab:
                 f"head {' -> '.join([*(s.shown for s in self.head), self.output.shown])}; loss {self.output.loss}"
                 f"{' (from_logits=True)' if self.output.from_logits else ''}; {len(self.classes)} classes "
                 f"({', '.join(self.classes)}) from {self.dataset}; fine-tuning {cut}, learning rate {rate}"
-                f"{', initial_epoch carried on' if plan.initial_epoch else ''}")
+                f"{', initial_epoch carried on' if plan.initial_epoch else ''}"
+                + (f"; boilerplate {', '.join(Path(path).name for path in self.boilerplate)}"
+                   if self.boilerplate else ""))
 
 
 DEFAULT_LAB = Lab()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -18,7 +19,7 @@ from grader.tables import Where, only_keys, toml_value, typed
 # The datasets served offline (synthetic, in their real layouts and counts) and their classes.
 _DATASETS = {"cats_and_dogs_filtered": 2, "PetImages": 2, "cats_vs_dogs": 2, "flower_photos": 5, "tf_flowers": 5}
 _LAB_KEYS = {"base", "input_shape", "include_top", "weights", "classes", "dataset", "augment", "head", "output",
-             "finetune"}
+             "finetune", "boilerplate"}
 
 
 def read_lab(table: Any, here: Where) -> Lab:
@@ -53,8 +54,22 @@ def read_lab(table: Any, here: Where) -> Lab:
         raise here.at("head").fail("the pooling layer (or Flatten) comes first", [spec.layer for spec in head])
     output = _output(table.get("output", {}), len(classes), here.at("output"))
     return Lab(base, (shape[0], shape[1], shape[2]), typed(table, "include_top", bool, here, default.include_top),
-               weights, augment, head, output, tuple(classes), dataset, _finetune(table.get("finetune", {}),
-                                                                                  here.at("finetune")))
+               weights, augment, head, output, tuple(classes), dataset,
+               _finetune(table.get("finetune", {}), here.at("finetune")), _boilerplate(table, here))
+
+
+def _boilerplate(table: Mapping[str, Any], here: Where) -> tuple[str, ...]:
+    """The files the lab hands out (starter code, the tutorial), relative to the rubric: each must
+    exist, so that a typo fails at load time rather than letting shared code look copied."""
+    files = table.get("boilerplate", [])
+    if not isinstance(files, list) or not all(isinstance(name, str) and name for name in files):
+        raise here.at("boilerplate").fail("must be a list of file names, relative to the rubric", files)
+    folder = Path(here.source).parent if here.source and not here.source.startswith("<") else Path.cwd()
+    paths = [(folder / name).resolve() for name in files]
+    for name, path in zip(files, paths):
+        if not path.is_file():
+            raise here.at("boilerplate").fail(f"no file {path} (names are relative to the rubric's folder)", name)
+    return tuple(str(path) for path in paths)
 
 
 def _layers(table: Mapping[str, Any], key: str, allowed: tuple[str, ...], here: Where,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.answers.similarity import SimilarPair
+from grader.similarity.pairs import CodePair
 from grader.atomic import write_text
 from grader.results import AnswerScore, CheckResult, CheckStatus, Grade, GradeStatus
 from grader.review import ReviewItem
@@ -200,12 +201,14 @@ document.querySelectorAll('th').forEach((th, column) => th.addEventListener('cli
 @dataclass(frozen=True)
 class ClassData:
     """What the class report draws beyond the grades: the review queue, each student's validation
-    curve (from the saved evidence), the reference's, and near-identical answers."""
+    curve (from the saved evidence), the reference's, near-identical answers, and pairs of students
+    whose code matches beyond the boilerplate (strongest first)."""
 
     review: Sequence[ReviewItem] = ()
     curves: Mapping[str, Sequence[float]] = field(default_factory=dict)
     reference_curve: Sequence[float] = ()
     pairs: Sequence[SimilarPair] = ()
+    code_pairs: Sequence[CodePair] = ()
 
 
 def _score_chart(grades: Sequence[Grade], max_score: float) -> str:
@@ -325,8 +328,26 @@ def class_report_html(rubric: Rubric, views: Sequence[GradeView], data: ClassDat
             f"<h2>Students</h2>{students}"
             f"<h2>Pass rate per check</h2><img alt='pass rate per check' src='{_pass_rate_chart(rubric, grades)}'>"
             f"<h2>Integrity and environment</h2>{_integrity_and_environment(grades)}"
-            + (f"<h2>Near-identical written answers</h2><ul>{similar}</ul>" if similar else ""))
+            + (f"<h2>Near-identical written answers</h2><ul>{similar}</ul>" if similar else "")
+            + _similar_code_table(data.code_pairs))
     return _page(f"Class report: {rubric.name}", body, _SORT_SCRIPT)
+
+
+SHOWN_CODE_PAIRS = 10  # the class report's table; results.json and grade review have them all
+
+
+def _similar_code_table(pairs: Sequence[CodePair]) -> str:
+    """The strongest pairs of students whose code matches beyond the boilerplate, as a short table."""
+    if not pairs:
+        return ""
+    rows = [[f"{html.escape(pair.first)} and {html.escape(pair.second)}", (" class=num", f"{pair.similarity:.0%}"),
+             html.escape(f"{pair.first_file} / {pair.second_file}"),
+             html.escape("; ".join(f"{p.first.shown} ~ {p.second.shown}"
+                                   for p in sorted(pair.passages, key=lambda p: -p.tokens)[:3]))]
+            for pair in pairs[:SHOWN_CODE_PAIRS]]
+    more = f"<p>{len(pairs) - SHOWN_CODE_PAIRS} more in results.json.</p>" if len(pairs) > SHOWN_CODE_PAIRS else ""
+    return ("<h2>Code that matches beyond the boilerplate</h2><p>Evidence for a person, not a verdict: "
+            "no score changes.</p>" + _table(("students", "similarity", "files", "longest passages"), rows) + more)
 
 
 def gradescope_result(view: GradeView, execution_time: float = 0.0) -> dict[str, Any]:
@@ -364,8 +385,9 @@ def write_all(out: Path, rubric: Rubric, grades: Sequence[Grade], document: dict
               data: ClassData = ClassData(), gradescope: bool = False) -> list[Path]:
     """Write every file into ``out``; return their paths."""
     written = [out / "results.json", out / "grades.csv", out / "report.html"]
-    write_text(out / "results.json", json.dumps({**document, "similar_answers": [p.to_dict() for p in data.pairs]},
-                                                   indent=2) + "\n")
+    write_text(out / "results.json", json.dumps({**document, "similar_answers": [p.to_dict() for p in data.pairs],
+                                                 "similar_code": [p.to_dict() for p in data.code_pairs]},
+                                                indent=2) + "\n")
     write_csv(out / "grades.csv", rubric, grades)
     instructor = views_of(grades, rubric, "instructor")
     for student in views_of(grades, rubric, "student"):

@@ -14,8 +14,9 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.answers.similarity import SimilarPair
-from grader.review import ReviewItem
 from grader.results import CheckResult, CheckStatus, Grade, GradeStatus
+from grader.review import ReviewItem
+from grader.similarity.pairs import CodePair
 from grader.view import GradeView
 
 _STYLE = {CheckStatus.PASS: "green", CheckStatus.FAIL: "red", CheckStatus.ERROR: "yellow", CheckStatus.SKIP: "dim"}
@@ -96,6 +97,7 @@ class ClassSummary:
     max_score: float
     similar: Sequence[SimilarPair] = ()
     review: Sequence[ReviewItem] = ()
+    similar_code: Sequence[CodePair] = ()  # strongest first
 
     @property
     def grades(self) -> list[Grade]:
@@ -122,6 +124,12 @@ class ClassSummary:
         for pair in self.similar:
             yield Text(f"Near-identical answers to {pair.item}: {pair.first} and {pair.second} "
                        f"({pair.similarity:.0%} alike)", style="yellow")
+        for pair in self.similar_code[:5]:
+            yield Text(f"Code matching beyond the boilerplate: {pair.first} and {pair.second} "
+                       f"({pair.similarity:.0%}; evidence for a person, no score changed)", style="yellow")
+        if len(self.similar_code) > 5:
+            yield Text(f"... and {len(self.similar_code) - 5} more pairs (grade review OUT, results.json)",
+                       style="yellow")
         yield from self._environment_stops()
         flagged = [g.id for g in self.grades if g.integrity_warning()]
         if flagged:

@@ -24,6 +24,7 @@ from typing import Any, Literal
 from grader.answers.similarity import SimilarPair
 from grader.answers.text import content_stems, tokens
 from grader.results import AnswerScore, AnswerStatus, CheckResult, CheckStatus, Grade, GradeStatus
+from grader.similarity.pairs import CodePair
 
 Kind = Literal["grade", "run", "integrity", "decision", "answer", "check", "similar"]
 
@@ -57,15 +58,21 @@ class ReviewItem:
                 "reason": self.reason, "text": self.text}
 
 
-def review_queue(grades: Sequence[Grade], pairs: Sequence[SimilarPair] = ()) -> list[ReviewItem]:
+def review_queue(grades: Sequence[Grade], pairs: Sequence[SimilarPair] = (),
+                 code: Sequence[CodePair] = ()) -> list[ReviewItem]:
     """Everything a person should look at in ``grades`` (decisions applied), most likely wrong
     first: grader failures, runs stopped by the environment, records that disagreed with their
     saved models, decisions to look at again, then answers and code checks by expected error in
-    points. ``pairs`` (near-identical answers) are listed last, as evidence rather than errors."""
+    points. ``pairs`` (near-identical answers) and ``code`` (code that matches beyond the
+    boilerplate, strongest first) are listed last, as evidence rather than errors."""
     items = [item for grade in grades for item in _grade_items(grade)]
     items.sort(key=lambda item: (-item.expected_error, item.student, item.item))
-    return items + [ReviewItem(f"{pair.first}, {pair.second}", pair.item, f"answers {pair.similarity:.0%} alike",
-                               kind="similar") for pair in pairs]
+    answers = [ReviewItem(f"{pair.first}, {pair.second}", pair.item, f"answers {pair.similarity:.0%} alike",
+                          kind="similar") for pair in pairs]
+    shared = [ReviewItem(f"{pair.first}, {pair.second}", "code", pair.summary,
+                         f"{pair.first_file} and {pair.second_file}", kind="similar")
+              for pair in sorted(code, key=lambda pair: -pair.similarity)]
+    return items + answers + shared
 
 
 def within_budget(queue: Sequence[ReviewItem], budget: str | None) -> list[ReviewItem]:

@@ -26,7 +26,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from grader.decisions import DecisionError, DecisionKind
-from grader.desk import Desk, item_view, lay_out
+from grader.desk import Desk, code_comparison, code_pairs, item_view, lay_out
 from grader.errors import GraderError
 from grader.instructor import GradedClass, decide_many, open_class, suggestions
 
@@ -94,7 +94,35 @@ def create_app(out: Path, token: str, *, rubric: Any = None, names: bool = False
             return JSONResponse({"error": "the body must be JSON"}, status_code=400)
         return _decide(desk(), body, show_names(request))
 
+    def similar(request: Request) -> Response:
+        laid = desk()
+        return templates.TemplateResponse(request, "similar_list.html", {
+            "desk": laid, "pairs": code_pairs(laid), "csrf": csrf})
+
+    def similar_pair(request: Request) -> Response:
+        laid = desk()
+        try:
+            comparison = code_comparison(laid, request.path_params["first"], request.path_params["second"])
+        except KeyError:
+            return PlainTextResponse("No such pair in this class.", status_code=404)
+        return templates.TemplateResponse(request, "similar.html", {
+            "desk": laid, "comparison": comparison, "names": show_names(request), "csrf": csrf})
+
+    def api_similar(request: Request) -> Response:
+        return JSONResponse({"pairs": [{"first": first, "second": second, "first_label": a, "second_label": b,
+                                        "similarity": round(similarity, 3)}
+                                       for first, second, a, b, similarity in code_pairs(desk())]})
+
+    def api_similar_pair(request: Request) -> Response:
+        try:
+            comparison = code_comparison(desk(), request.path_params["first"], request.path_params["second"])
+        except KeyError:
+            return JSONResponse({"error": "no such pair in this class"}, status_code=404)
+        return JSONResponse(comparison.to_dict(show_names(request)))
+
     routes = [Route("/", index), Route("/item/{key}/{item}", page),
+              Route("/similar", similar), Route("/similar/{first}/{second}", similar_pair),
+              Route("/api/similar", api_similar), Route("/api/similar/{first}/{second}", api_similar_pair),
               Route("/api/queue", api_queue), Route("/api/items/{key}/{item}", api_item),
               Route("/api/decisions", api_decide, methods=["POST"]),
               Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")]
