@@ -13,6 +13,7 @@ import types
 from pathlib import Path
 from typing import Any
 
+from grader.harness import keras2
 from grader.harness.rebind import replace_everywhere
 from grader.harness.trace import Trace
 
@@ -23,6 +24,7 @@ def install(trace: Trace, workdir: Path) -> None:
     _no_input(trace)
     _legacy_optimizer_arguments(trace)
     _experimental_preprocessing(trace)
+    keras2.install(trace)
     _colab(trace, workdir)
     _plot_model_without_graphviz(trace)
     builtins.get_ipython = lambda: _IPythonStub(trace)  # type: ignore[attr-defined]
