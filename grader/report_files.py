@@ -17,7 +17,7 @@ from typing import Any
 
 from grader.answers.similarity import SimilarPair
 from grader.atomic import write_text
-from grader.results import AnswerScore, CheckResult, CheckStatus, Grade, GradeStatus
+from grader.results import AnswerScore, CheckResult, CheckStatus, Grade, GradeStatus, ImportStops
 from grader.review import ReviewItem
 from grader.rubric import Rubric
 from grader.view import GradeView, views_of
@@ -284,13 +284,18 @@ def _review_list(review: Sequence[ReviewItem]) -> str:
 
 def _integrity_and_environment(grades: Sequence[Grade]) -> str:
     integrity = Counter(str((g.environment.get("integrity") or {}).get("status", "not checked")) for g in grades)
-    needing = Counter(str(g.environment["missing_module"]) for g in grades if g.environment.get("missing_module"))
+    stops = ImportStops.of(grades)
     weights = Counter(str(g.environment.get("weights")) for g in grades)
     parts = [f"Saved models vs record: {', '.join(f'{status} {count}' for status, count in integrity.most_common())}.",
              f"Weights: {', '.join(f'{kind} {count}' for kind, count in weights.most_common())}."]
-    if needing:
+    if stops.by_package:
         parts.append("Stopped by the grading environment: "
-                     + ", ".join(f"{count} need <code>{html.escape(module)}</code>" for module, count in needing.items()))
+                     + ", ".join(f"{len(ids)} need <code>{html.escape(package)}</code>"
+                                 for package, ids in stops.by_package.items()))
+    if stops.in_code:
+        parts.append("Stopped at an import their code must change (nothing to install): "
+                     + ", ".join(f"{len(ids)} import <code>{html.escape(module)}</code>"
+                                 for module, ids in stops.in_code.items()))
     return "".join(f"<p>{part}</p>" for part in parts)
 
 

@@ -99,8 +99,8 @@ def _grade_items(grade: Grade) -> list[ReviewItem]:
     if grade.status is GradeStatus.INTERNAL_ERROR:
         items.append(ReviewItem(grade.id, "grade", "the grader failed on this submission", grade.reason[-300:],
                                 "grade", None, grade.max_score, grade.max_score))
-    if grade.environment.get("missing_module"):
-        items.append(ReviewItem(grade.id, "run", f"stopped by the environment: needs `{grade.environment['missing_module']}`",
+    if grade.stopped_at_import()[1]:
+        items.append(ReviewItem(grade.id, "run", f"stopped by the environment: needs `{grade.stopped_at_import()[1]}`",
                                 kind="run", max_points=grade.max_score, expected_error=grade.max_score))
     if grade.integrity_warning():
         code = sum(check.max_points for check in grade.checks)
