@@ -18,8 +18,10 @@ from grader.review import ReviewItem
 from grader.results import CheckResult, CheckStatus, Grade, GradeStatus, ImportStops
 from grader.view import GradeView
 
-_STYLE = {CheckStatus.PASS: "green", CheckStatus.FAIL: "red", CheckStatus.ERROR: "yellow", CheckStatus.SKIP: "dim"}
-_MARK = {CheckStatus.PASS: "✓", CheckStatus.FAIL: "✗", CheckStatus.ERROR: "?", CheckStatus.SKIP: "-"}
+_STYLE = {CheckStatus.PASS: "green", CheckStatus.PARTIAL: "yellow", CheckStatus.FAIL: "red",
+          CheckStatus.ERROR: "yellow", CheckStatus.SKIP: "dim"}
+_MARK = {CheckStatus.PASS: "✓", CheckStatus.PARTIAL: "◐", CheckStatus.FAIL: "✗", CheckStatus.ERROR: "?",
+         CheckStatus.SKIP: "-"}
 
 
 def _location(check: CheckResult) -> str:
@@ -44,6 +46,13 @@ class GradeReport:
             for number, check in enumerate(view.failed, start=1):
                 yield Text.assemble(f" {number}. ", (f"{_MARK[check.status]} {check.id}", _STYLE[check.status]),
                                     f": {check.message}{_location(check)}")
+                if check.hint:
+                    yield Text(f"      → {check.hint}", style="italic")
+        if view.partial:
+            yield Text(f"\nPartial credit ({len(view.partial)}):", style="bold")
+            for check in view.partial:
+                yield Text.assemble("  ", (f"{_MARK[check.status]} {check.id}", _STYLE[check.status]),
+                                    f" ({check.points:g}/{check.max_points:g}): {check.message}{_location(check)}")
                 if check.hint:
                     yield Text(f"      → {check.hint}", style="italic")
         if view.skipped:

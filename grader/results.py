@@ -29,6 +29,7 @@ class RunStatus(str, Enum):
 
 class CheckStatus(str, Enum):
     PASS = "pass"
+    PARTIAL = "partial"  # passed at reduced credit (judged from the source, or a rubric's lower credit)
     FAIL = "fail"
     ERROR = "error"  # the check could not decide
     SKIP = "skip"  # a check it depends on failed
@@ -176,7 +177,12 @@ class CheckResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckResult:
-        return cls(current_id(data["id"]), CheckStatus(data["status"]), data["points"], data["max_points"], data["message"],
+        """Rebuild a saved result; a pass saved with partial points (before ``partial`` existed) is partial."""
+        status = CheckStatus(data["status"])
+        automatic = (data.get("override") or {}).get("automatic", data["points"])
+        if status is CheckStatus.PASS and 0 <= automatic < data["max_points"]:
+            status = CheckStatus.PARTIAL
+        return cls(current_id(data["id"]), status, data["points"], data["max_points"], data["message"],
                    data.get("hint", ""), data.get("evidence", {}), Location.from_dict(data.get("location")),
                    data.get("override"))
 

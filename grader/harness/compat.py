@@ -144,13 +144,15 @@ def _plot_model_without_graphviz(trace: Trace) -> None:
 
 
 def _colab(trace: Trace, workdir: Path) -> None:
-    """``google.colab``: ``drive.mount`` makes an empty folder, ``files.upload`` uploads nothing."""
+    """``google.colab``: ``drive.mount`` makes an empty Drive (its ``MyDrive`` folder, as Colab
+    shows it), ``files.upload`` uploads nothing."""
     colab = types.ModuleType("google.colab")
 
     def mount(mountpoint: str, *args: Any, **kwargs: Any) -> None:
-        trace.accommodate(f"google.colab drive.mount({mountpoint!r}) skipped: no Google Drive here")
+        trace.accommodate(f"google.colab drive.mount({mountpoint!r}) skipped: no Google Drive here "
+                          "(an empty MyDrive folder stands for it)")
         try:
-            Path(mountpoint).mkdir(parents=True, exist_ok=True)
+            (Path(mountpoint) / "MyDrive").mkdir(parents=True, exist_ok=True)
         except OSError:
             pass
 

@@ -40,7 +40,8 @@ def classify(outcome: ChildOutcome, events: tuple[dict[str, Any], ...]) -> tuple
         return RunStatus.LIMIT, f"{what} ({outcome.signal_name})"
     missing = missing_module(events)
     if missing is not None:
-        return RunStatus.ERROR, f"imports `{missing.module}`{_at(exception or {})}, {missing.advice}"
+        joint = ", " if missing.package else ": "  # "..., which the environment lacks" / ": a module that ..."
+        return RunStatus.ERROR, f"imports `{missing.module}`{_at(exception or {})}{joint}{missing.advice}"
     if exception is not None:
         return RunStatus.ERROR, f"{exception.get('type')}{_at(exception)}: {str(exception.get('message'))[:300]}"
     if outcome.returncode not in (0, None):

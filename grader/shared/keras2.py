@@ -96,10 +96,10 @@ def advise(module: str, installed: set[str], versions: dict[str, str] | None = N
         owner = f"`{top}` {versions[top]}" if versions.get(top) else f"`{top}`"
         if replacement:
             return MissingModule(module, "", f"a Keras 2 module that the installed {owner} no longer has (its "
-                                             f"names are in `{_public(replacement)}` now): change the import; "
+                                             f"names are in `{_public(replacement)}` now); change the import: "
                                              "nothing to install")
-        return MissingModule(module, "", f"a module that the installed {owner} does not have: change the "
-                                         "import; nothing to install")
+        return MissingModule(module, "", f"a module that the installed {owner} does not have; change the "
+                                         "import: nothing to install")
     if replacement:
         return MissingModule(module, "", f"Keras 2's separate package, folded into TensorFlow since: import "
                                          f"from `{_public(replacement)}` instead; nothing to install")
