@@ -87,7 +87,7 @@ def _loss_written(evidence: Evidence, lab: Lab) -> Verdict:
 def _output_written(evidence: Evidence) -> tuple[Fact, str] | None:
     """The output layer the source writes (its last Dense reaching the model) and its activation,
     "linear" for none; an ``Activation`` layer written after it counts as its activation."""
-    written_layers = [fact for fact in written_.layers(evidence, "Dense", "Activation")[0]]
+    written_layers = written_.layers(evidence, "Dense", "Activation")[0]
     dense = [fact for fact in written_layers if fact.name == "Dense"]
     if not dense:
         return None

@@ -18,6 +18,7 @@ from typing import Any
 from grader.harness.trace import Trace
 from grader.shared.keras2 import MOVED, keras2_equivalent
 
+
 def install(trace: Trace) -> None:
     """Serve every Keras 2 path of the table: dropped modules on import, missing names on use."""
     for old, new in MOVED.items():
