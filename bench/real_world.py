@@ -1,6 +1,7 @@
 """How real student code fares: over a folder of submissions (default: tests/fixtures/real_world),
 how many ran to their end, how many were stopped by the grading environment (a module it lacks),
-how many by their own bug (or a limit), and the time per submission.
+how many at an import their code must change (a Keras 2 module nothing replaces), how many by
+their own bug (or a limit), and the time per submission.
 
     python bench/real_world.py [FOLDER] [--jobs N]
 
@@ -30,13 +31,15 @@ def _grade_one(submission, settings):  # noqa: ANN001, ANN202
 
 
 _OUTCOMES = {"end": "ran to the end", "environment": "stopped by the environment",
-             "own": "stopped by their own bug or a limit"}
+             "import": "stopped at an import to change", "own": "stopped by their own bug or a limit"}
 
 
 def _outcome(run) -> str:  # noqa: ANN001
     if run.status.value == "completed":
         return _OUTCOMES["end"]
-    return _OUTCOMES["environment"] if run.missing_module else _OUTCOMES["own"]
+    if run.missing_module:
+        return _OUTCOMES["environment"] if run.missing_package else _OUTCOMES["import"]
+    return _OUTCOMES["own"]
 
 
 def main() -> None:

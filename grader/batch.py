@@ -113,8 +113,8 @@ def reusable(saved: Saved | None, expected: Fingerprints) -> Outcome | None:
     module the run lacked is installed now)."""
     if saved is None or saved.fingerprints.run != expected.run:
         return None
-    missing = saved.grade.environment.get("missing_module")
-    if missing and _installed(str(missing)):
+    module, package = saved.grade.stopped_at_import()
+    if package and _installed(module.split(".")[0]):
         return None
     if saved.fingerprints.rubric == expected.rubric:
         return "reused"

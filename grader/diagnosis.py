@@ -125,6 +125,14 @@ def loss_output_causes(evidence: Evidence, phase: Phase) -> list[Cause]:
     name = str(loss.get("name") or "").lower().replace("_", "")
     output, activation = output_activation(phase.layers)
     units = (output or {}).get("config", {}).get("units")
+    return [*output_causes(str(loss.get("name") or ""), bool(loss.get("from_logits")), units, activation),
+            *_label_causes(evidence, phase, name, units)]
+
+
+def output_causes(loss_name: str, from_logits: bool, units: Any, activation: str | None) -> list[Cause]:
+    """Mismatches between a loss (its name, ``from_logits``) and the output layer (its units and
+    activation, "linear" for none): one rule for the run's model and for the model the source writes."""
+    name = loss_name.lower().replace("_", "")
     causes = []
     # The function that turns logits into probabilities for this loss: a sigmoid for a binary loss, a
     # softmax for a categorical one over several units. Said twice or not at all, the model learns wrong.
@@ -132,12 +140,12 @@ def loss_output_causes(evidence: Evidence, phase: Phase) -> list[Cause]:
     if squash is not None:
         loss_class = ("BinaryCrossentropy" if squash == "sigmoid" else
                       "SparseCategoricalCrossentropy" if "sparse" in name else "CategoricalCrossentropy")
-        if loss.get("from_logits") and activation == squash:
+        if from_logits and activation == squash:
             causes.append(Cause("logits_mismatch", "the loss is told the output is logits (from_logits=True) but the "
                                 f"output layer already applies a {squash}: the {squash} is applied twice",
                                 f"Use {loss_class}() (from_logits=False) with a {squash} output, or drop the "
                                 f"{squash} and keep from_logits=True."))
-        if not loss.get("from_logits") and activation == "linear" and (units == 1 or squash == "softmax"):
+        if not from_logits and activation == "linear":
             causes.append(Cause("logits_mismatch", "the output layer has no activation (logits) but the loss expects "
                                 "probabilities (from_logits=False)",
                                 f"Add activation='{squash}' to the output layer, or use "
@@ -146,9 +154,8 @@ def loss_output_causes(evidence: Evidence, phase: Phase) -> list[Cause]:
         causes.append(Cause("softmax_one_unit", "softmax over a single unit always outputs 1.0, whatever the "
                             "image: the model cannot learn", "Use activation='sigmoid' for one output unit."))
     if units == 1 and "categorical" in name:
-        causes.append(Cause("loss_output", f"{loss.get('name')} expects one output per class, but the model has "
+        causes.append(Cause("loss_output", f"{loss_name} expects one output per class, but the model has "
                             "one output unit", "Use binary cross-entropy with one sigmoid unit."))
-    causes.extend(_label_causes(evidence, phase, name, units))
     return causes
 
 

@@ -99,4 +99,5 @@ def environment(run: RunResult, settings: RunSettings) -> dict[str, Any]:
     return {"weights": weights, "data": str(settings.data) if settings.data else "synthetic",
             "isolation": run.isolation, "accommodations": list(run.accommodations),
             "integrity": run.integrity.to_dict(),
-            **({"missing_module": run.missing_module} if run.missing_module else {})}
+            **({"missing_module": run.missing_module, "missing_package": run.missing_package}
+               if run.missing_module else {})}

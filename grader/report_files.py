@@ -18,7 +18,7 @@ from typing import Any
 from grader.answers.similarity import SimilarPair
 from grader.similarity.pairs import CodePair
 from grader.atomic import write_text
-from grader.results import AnswerScore, CheckResult, CheckStatus, Grade, GradeStatus
+from grader.results import AnswerScore, CheckResult, CheckStatus, Grade, GradeStatus, ImportStops
 from grader.review import ReviewItem
 from grader.rubric import Rubric
 from grader.view import GradeView, views_of
@@ -39,18 +39,20 @@ def overridden(result: CheckResult | AnswerScore) -> str:
 
 def gradebook_rows(rubric: Rubric, grades: Sequence[Grade]) -> tuple[list[str], list[list[Any]]]:
     """Header and one row per student: id, score, max, status, points of each check and question,
-    and which items a person overrode."""
+    which items a person overrode, and which checks earned partial credit."""
     items = [s.id for s in rubric.checks] + [q.id for q in rubric.questions]
     identity = [key for key in _LMS_COLUMNS if any(key in (g.environment.get("lms") or {}) for g in grades)]
-    header = ["id", *identity, "score", "max_score", "status", *items, "overridden"]
+    header = ["id", *identity, "score", "max_score", "status", *items, "overridden", "partial"]
     rows = []
     for grade in grades:
         results = {r.id: r for r in (*grade.checks, *grade.answers)}
         decided = "; ".join(f"{r.id} (automatic {r.override['automatic']:g})" for r in results.values() if r.override)
+        partial = "; ".join(f"{c.id} ({c.points:g}/{c.max_points:g})" for c in grade.checks
+                            if c.status is CheckStatus.PARTIAL)
         lms = grade.environment.get("lms") or {}
         rows.append([grade.id, *(lms.get(key, "") for key in identity), grade.score, grade.max_score,
                      grade.status.value] + [results[column].points if column in results else "" for column in items]
-                    + [decided])
+                    + [decided, partial])
     return header, rows
 
 
@@ -66,7 +68,8 @@ def write_csv(path: Path, rubric: Rubric, grades: Sequence[Grade]) -> None:
     write_text(path, buffer.getvalue())
 
 
-_MARK = {CheckStatus.PASS: "✅", CheckStatus.FAIL: "❌", CheckStatus.ERROR: "❓", CheckStatus.SKIP: "⏭"}
+_MARK = {CheckStatus.PASS: "✅", CheckStatus.PARTIAL: "🟡", CheckStatus.FAIL: "❌", CheckStatus.ERROR: "❓",
+         CheckStatus.SKIP: "⏭"}
 
 
 def feedback_markdown(view: GradeView, rubric: Rubric) -> str:
@@ -106,7 +109,7 @@ def feedback_markdown(view: GradeView, rubric: Rubric) -> str:
 
 _STYLE = ("body{font-family:system-ui,sans-serif;max-width:72rem;margin:1.5rem auto;padding:0 1rem;color:#222;"
           "overflow-wrap:break-word;line-height:1.4}h1{font-size:1.6rem}table{border-collapse:collapse;width:100%}"
-          "td,th{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}th{cursor:pointer;background:#f4f4f4}.pass{color:#176c2e}.fail{color:#b3261e}"
+          "td,th{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}th{cursor:pointer;background:#f4f4f4}.pass{color:#176c2e}.partial{color:#8a5a00}.fail{color:#b3261e}"
           ".error{color:#8a6d00}.skip{color:#777}code{background:#f4f4f4;padding:0 .2rem}"
           "img{max-width:100%;height:auto}.charts{display:grid;gap:1rem;"
           "grid-template-columns:repeat(auto-fit,minmax(min(100%,30rem),1fr))}.charts figure{margin:0}"
@@ -287,13 +290,18 @@ def _review_list(review: Sequence[ReviewItem]) -> str:
 
 def _integrity_and_environment(grades: Sequence[Grade]) -> str:
     integrity = Counter(str((g.environment.get("integrity") or {}).get("status", "not checked")) for g in grades)
-    needing = Counter(str(g.environment["missing_module"]) for g in grades if g.environment.get("missing_module"))
+    stops = ImportStops.of(grades)
     weights = Counter(str(g.environment.get("weights")) for g in grades)
     parts = [f"Saved models vs record: {', '.join(f'{status} {count}' for status, count in integrity.most_common())}.",
              f"Weights: {', '.join(f'{kind} {count}' for kind, count in weights.most_common())}."]
-    if needing:
+    if stops.by_package:
         parts.append("Stopped by the grading environment: "
-                     + ", ".join(f"{count} need <code>{html.escape(module)}</code>" for module, count in needing.items()))
+                     + ", ".join(f"{len(ids)} need <code>{html.escape(package)}</code>"
+                                 for package, ids in stops.by_package.items()))
+    if stops.in_code:
+        parts.append("Stopped at an import their code must change (nothing to install): "
+                     + ", ".join(f"{len(ids)} import <code>{html.escape(module)}</code>"
+                                 for module, ids in stops.in_code.items()))
     return "".join(f"<p>{part}</p>" for part in parts)
 
 

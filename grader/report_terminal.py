@@ -14,13 +14,15 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.answers.similarity import SimilarPair
-from grader.results import CheckResult, CheckStatus, Grade, GradeStatus
+from grader.results import CheckResult, CheckStatus, Grade, GradeStatus, ImportStops
 from grader.review import ReviewItem
 from grader.similarity.pairs import CodePair
 from grader.view import GradeView
 
-_STYLE = {CheckStatus.PASS: "green", CheckStatus.FAIL: "red", CheckStatus.ERROR: "yellow", CheckStatus.SKIP: "dim"}
-_MARK = {CheckStatus.PASS: "✓", CheckStatus.FAIL: "✗", CheckStatus.ERROR: "?", CheckStatus.SKIP: "-"}
+_STYLE = {CheckStatus.PASS: "green", CheckStatus.PARTIAL: "yellow", CheckStatus.FAIL: "red",
+          CheckStatus.ERROR: "yellow", CheckStatus.SKIP: "dim"}
+_MARK = {CheckStatus.PASS: "✓", CheckStatus.PARTIAL: "◐", CheckStatus.FAIL: "✗", CheckStatus.ERROR: "?",
+         CheckStatus.SKIP: "-"}
 
 
 def _location(check: CheckResult) -> str:
@@ -45,6 +47,13 @@ class GradeReport:
             for number, check in enumerate(view.failed, start=1):
                 yield Text.assemble(f" {number}. ", (f"{_MARK[check.status]} {check.id}", _STYLE[check.status]),
                                     f": {check.message}{_location(check)}")
+                if check.hint:
+                    yield Text(f"      → {check.hint}", style="italic")
+        if view.partial:
+            yield Text(f"\nPartial credit ({len(view.partial)}):", style="bold")
+            for check in view.partial:
+                yield Text.assemble("  ", (f"{_MARK[check.status]} {check.id}", _STYLE[check.status]),
+                                    f" ({check.points:g}/{check.max_points:g}): {check.message}{_location(check)}")
                 if check.hint:
                     yield Text(f"      → {check.hint}", style="italic")
         if view.skipped:
@@ -141,21 +150,24 @@ class ClassSummary:
                        + "): run `grade review OUT`, or `grade review OUT --serve` for the review page")
         graded = [g for g in self.grades if g.status is GradeStatus.GRADED]
         mean = sum(g.score for g in self.grades) / len(self.grades) if self.grades else 0.0
-        environment = sum(1 for g in self.grades if g.environment.get("missing_module"))
-        stopped = f", {environment} stopped by the environment" if environment else ""
+        stops = ImportStops.of(self.grades)
+        environment = sum(len(ids) for ids in stops.by_package.values())
+        in_code = sum(len(ids) for ids in stops.in_code.values())
+        stopped = (f", {environment} stopped by the environment" if environment else "") + \
+            (f", {in_code} stopped at an import their code must change" if in_code else "")
         yield Text(f"{len(self.grades)} submissions, {len(graded)} ran to completion{stopped}; mean score "
                    f"{mean:.1f} / {self.max_score:g}", style="bold")
 
     def _environment_stops(self) -> RenderResult:
         """Runs stopped by what the grading environment lacks, apart from the students' own bugs."""
-        needing: dict[str, list[str]] = {}
-        for grade in self.grades:
-            module = grade.environment.get("missing_module")
-            if module:
-                needing.setdefault(module, []).append(grade.id)
-        for module, students in sorted(needing.items(), key=lambda item: -len(item[1])):
-            yield Text(f"Stopped by the grading environment: {len(students)} submission(s) need `{module}` "
+        stops = ImportStops.of(self.grades)
+        for package, students in stops.by_package.items():
+            yield Text(f"Stopped by the grading environment: {len(students)} submission(s) need `{package}` "
                        f"({', '.join(students)}); add it to the environment and grade again", style="yellow")
+        for module, students in stops.in_code.items():
+            yield Text(f"Stopped at an import: {len(students)} submission(s) import `{module}`, which no installed "
+                       f"package has now ({', '.join(students)}); nothing to install: the fix is in their code "
+                       "(see each report)", style="yellow")
 
     def _pass_rates(self) -> Group:
         counts: dict[str, list[int]] = {}

@@ -10,6 +10,7 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from grader.shared.jsonable import jsonable
@@ -28,6 +29,7 @@ class RunStatus(str, Enum):
 
 class CheckStatus(str, Enum):
     PASS = "pass"
+    PARTIAL = "partial"  # passed at reduced credit (judged from the source, or a rubric's lower credit)
     FAIL = "fail"
     ERROR = "error"  # the check could not decide
     SKIP = "skip"  # a check it depends on failed
@@ -133,7 +135,8 @@ class RunResult:
     trace_truncated: bool = False
     forged_lines: int = 0  # trace lines not signed by the harness: the run tampered with its record
     integrity: Integrity = Integrity()
-    missing_module: str = ""  # a module the grading environment lacks stopped the run (not the student's bug)
+    missing_module: str = ""  # the module, in full, whose absence stopped the run
+    missing_package: str = ""  # the package to install for it; "" when the fix is in the code
 
     def events(self, kind: str) -> list[dict[str, Any]]:
         """Return the trace's events of one kind, in order."""
@@ -150,7 +153,9 @@ class RunResult:
                    data["stdout_tail"], data["stderr_tail"], tuple(data["trace"]), tuple(data.get("artifacts", ())),
                    data.get("isolation", "process"), tuple(data.get("accommodations", ())),
                    data.get("trace_truncated", False), data.get("forged_lines", 0),
-                   Integrity.from_dict(data.get("integrity", {})), data.get("missing_module", ""))
+                   Integrity.from_dict(data.get("integrity", {})), data.get("missing_module", ""),
+                   # saved before the two were told apart, the module named was the package
+                   data.get("missing_package", data.get("missing_module", "")))
 
 
 @dataclass(frozen=True)
@@ -172,7 +177,12 @@ class CheckResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckResult:
-        return cls(current_id(data["id"]), CheckStatus(data["status"]), data["points"], data["max_points"], data["message"],
+        """Rebuild a saved result; a pass saved with partial points (before ``partial`` existed) is partial."""
+        status = CheckStatus(data["status"])
+        automatic = (data.get("override") or {}).get("automatic", data["points"])
+        if status is CheckStatus.PASS and 0 <= automatic < data["max_points"]:
+            status = CheckStatus.PARTIAL
+        return cls(current_id(data["id"]), status, data["points"], data["max_points"], data["message"],
                    data.get("hint", ""), data.get("evidence", {}), Location.from_dict(data.get("location")),
                    data.get("override"))
 
@@ -245,6 +255,15 @@ class Grade:
             return ""
         return f"Graded {files['graded']}; not graded: {', '.join(files['not_graded'])}"
 
+    def stopped_at_import(self) -> tuple[str, str]:
+        """``(module, package)`` when the run stopped at an import: the module in full and the
+        package to install ("" when the fix is in the code); ``("", "")`` otherwise. A grade saved
+        before the two were told apart named the package as its module."""
+        module = str(self.environment.get("missing_module") or "")
+        if not module:
+            return "", ""
+        return module, str(self.environment.get("missing_package", module) or "")
+
     def integrity_warning(self) -> str:
         """A sentence when the run's record disagreed with its saved models (or they were swapped)."""
         integrity = self.environment.get("integrity") or {}
@@ -262,3 +281,29 @@ class Grade:
         answers = tuple(AnswerScore.from_dict(answer) for answer in data.get("answers", []))
         return cls(data["id"], GradeStatus(data["status"]), data.get("reason", ""), data["score"], data["max_score"],
                    checks, answers, environment or {})
+
+
+@dataclass(frozen=True)
+class ImportStops:
+    """A class's runs stopped at an import: by the package to install, and by the module whose
+    fix is in the code (a module an installed package lost, or one nothing replaces)."""
+
+    by_package: dict[str, tuple[str, ...]]  # package -> submission ids
+    in_code: dict[str, tuple[str, ...]]  # module -> submission ids
+
+    @classmethod
+    def of(cls, grades: Sequence[Grade]) -> ImportStops:
+        """Group ``grades`` by what stopped them at an import (most common first)."""
+        packages: dict[str, list[str]] = {}
+        modules: dict[str, list[str]] = {}
+        for grade in grades:
+            module, package = grade.stopped_at_import()
+            if package:
+                packages.setdefault(package, []).append(grade.id)
+            elif module:
+                modules.setdefault(module, []).append(grade.id)
+
+        def ordered(groups: dict[str, list[str]]) -> dict[str, tuple[str, ...]]:
+            return {key: tuple(ids) for key, ids in sorted(groups.items(), key=lambda item: -len(item[1]))}
+
+        return cls(ordered(packages), ordered(modules))

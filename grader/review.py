@@ -106,8 +106,8 @@ def _grade_items(grade: Grade) -> list[ReviewItem]:
     if grade.status is GradeStatus.INTERNAL_ERROR:
         items.append(ReviewItem(grade.id, "grade", "the grader failed on this submission", grade.reason[-300:],
                                 "grade", None, grade.max_score, grade.max_score))
-    if grade.environment.get("missing_module"):
-        items.append(ReviewItem(grade.id, "run", f"stopped by the environment: needs `{grade.environment['missing_module']}`",
+    if grade.stopped_at_import()[1]:
+        items.append(ReviewItem(grade.id, "run", f"stopped by the environment: needs `{grade.stopped_at_import()[1]}`",
                                 kind="run", max_points=grade.max_score, expected_error=grade.max_score))
     if grade.integrity_warning():
         code = sum(check.max_points for check in grade.checks)
@@ -145,7 +145,7 @@ def _answer_item(student: str, answer: AnswerScore) -> ReviewItem | None:
 def check_doubt(check: CheckResult, run_ended: bool) -> tuple[float, str]:
     """The prior expected error of a code check (a share of its points) and why; (0, "") for a
     verdict a complete run settled."""
-    partial = 0 < check.points < check.max_points
+    partial = check.status is CheckStatus.PARTIAL or 0 < check.points < check.max_points
     if check.status is CheckStatus.ERROR:
         return UNDECIDED, "the check could not decide: " + check.message
     if partial and check.evidence.get("judged_from") == "source":

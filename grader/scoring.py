@@ -68,6 +68,11 @@ def _run_check(function, evidence: Evidence, params, lab: Lab) -> Verdict:  # no
 
 
 def _weigh(spec: CheckSpec, verdict: Verdict) -> CheckResult:
+    """The verdict in points; a pass earning less than the check's points is ``partial``, so that
+    no report calls partial credit a pass (dependencies still follow the verdict: see ``decide``)."""
     points = round(spec.points * verdict.credit, 4) if verdict.status is CheckStatus.PASS else 0.0
-    return CheckResult(spec.id, verdict.status, points, spec.points, verdict.message, verdict.hint,
+    status = verdict.status
+    if status is CheckStatus.PASS and points < spec.points:
+        status = CheckStatus.PARTIAL
+    return CheckResult(spec.id, status, points, spec.points, verdict.message, verdict.hint,
                        dict(verdict.evidence), verdict.location)

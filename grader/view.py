@@ -55,6 +55,11 @@ class GradeView:
         return tuple(check for check in self.problems if check.status in (CheckStatus.FAIL, CheckStatus.ERROR))
 
     @property
+    def partial(self) -> tuple[CheckResult, ...]:
+        """Requirements passed at reduced credit: not failed, but not passed either."""
+        return tuple(check for check in self.problems if check.status is CheckStatus.PARTIAL)
+
+    @property
     def skipped(self) -> tuple[CheckResult, ...]:
         """Requirements not judged because one they depend on did not pass."""
         return tuple(check for check in self.problems if check.status is CheckStatus.SKIP)
@@ -72,7 +77,8 @@ class GradeView:
         return check_id in self.hidden_ids
 
     def all_required_pass(self) -> bool:
-        """Whether every requirement this audience sees passed (``grade check``'s exit code)."""
+        """Whether every requirement this audience sees passed in full (``grade check``'s exit code:
+        partial credit is not a pass)."""
         return not self.problems
 
     def to_dict(self) -> dict[str, Any]:

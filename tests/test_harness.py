@@ -227,3 +227,20 @@ def test_colab_and_kaggle_folders_are_the_runs_own_folder(runs) -> None:  # noqa
     assert "INPUTS []" in result.stdout_tail
     assert not Path("/content").exists() and not Path("/kaggle").exists()  # nothing escaped to this machine
     assert any("/content (Colab's folder) was this run's own folder" in note for note in result.accommodations)
+
+
+@pytest.mark.slow
+def test_keras2_paths_run_as_they_meant_and_nets_is_named_for_what_it_was(rubric, tmp_path: Path) -> None:  # noqa: ANN001
+    result = run_submission(RUNS / "keras2_paths.py", RunSettings(budget=rubric.budget, work_root=tmp_path), None)
+    assert "ONEHOT [[1.0, 0.0], [0.0, 1.0]] [[0.0, 1.0]]" in result.stdout_tail
+    assert "CLASSES True Dense GlobalAveragePooling2D MobileNetV2 True" in result.stdout_tail
+    assert "LR 0.01" in result.stdout_tail
+    notes = " ".join(result.accommodations)
+    for path in ("keras.preprocessing.image.ImageDataGenerator", "keras.utils.np_utils.to_categorical",
+                 "keras.layers.core.Dense", "keras.layers.pooling.GlobalAveragePooling2D",
+                 "keras.applications.mobilenetv2.MobileNetV2", "keras_preprocessing.image.ImageDataGenerator",
+                 "tensorflow.keras.utils.np_utils.to_categorical"):
+        assert f"`{path}`" in notes, path
+    assert result.reason.startswith("imports `nets` at keras2_paths.py, line 18: TF-slim's")
+    assert "nothing to install" in result.reason
+    assert (result.missing_module, result.missing_package) == ("nets", "")

@@ -81,3 +81,41 @@ def test_grade_check_exit_code_counts_what_the_student_sees_and_not_advice(hidin
     assert view_of(only_hidden_and_advice, hiding, "student").all_required_pass()
     assert not view_of(only_hidden_and_advice, hiding, "instructor").all_required_pass()
     assert not view_of(_grade(hiding), hiding, "student").all_required_pass()
+
+
+def test_partial_credit_is_partial_in_every_writer(recorded_real_world, rubric) -> None:  # noqa: ANN001
+    """ImageDataGenerator's flip earns half of augment.flip: every output says partial, none says pass."""
+    from grader.report_files import gradebook_rows
+
+    grade = recorded_real_world.grade("keras2_era", rubric)
+    view = view_of(grade, rubric, "student")
+    flip = next(check for check in grade.checks if check.id == "augment.flip")
+    assert flip.status is CheckStatus.PARTIAL and 0 < flip.points < flip.max_points
+    document = results_document(rubric, [view], "bwrap")
+    assert next(c for c in document["submissions"][0]["checks"] if c["id"] == "augment.flip")["status"] == "partial"
+    assert f"🟡 **augment.flip** ({flip.points:g}/{flip.max_points:g})" in feedback_markdown(view, rubric)
+    assert ("<td data-label='status' class=partial>partial</td><td data-label='check'><code>augment.flip</code>"
+            in feedback_html(view, rubric))
+    header, rows = gradebook_rows(rubric, [grade])
+    assert f"augment.flip ({flip.points:g}/{flip.max_points:g})" in rows[0][header.index("partial")]
+    text = _terminal(GradeReport(view))
+    assert "Partial credit (2):" in text and f"◐ augment.flip ({flip.points:g}/{flip.max_points:g})" in text
+    assert "augment.flip" not in text.split("Passed (")[1].split("\n")[0]
+
+
+def test_partial_credit_is_not_a_pass_for_the_exit_code(rubric) -> None:  # noqa: ANN001
+    checks = tuple(CheckResult(spec.id, CheckStatus.PASS, spec.points, spec.points, "ok") for spec in rubric.checks)
+    grade = Grade("bo", GradeStatus.GRADED, "ran to its end", rubric.max_score, rubric.max_score, checks)
+    assert view_of(grade, rubric, "student").all_required_pass()
+    first = checks[0]
+    partial = replace(first, status=CheckStatus.PARTIAL, points=first.max_points / 2)
+    view = view_of(replace(grade, checks=(partial, *checks[1:])), rubric, "student")
+    assert not view.all_required_pass() and view.partial == (partial,) and view.failed == ()
+
+
+def test_a_pass_saved_with_partial_points_reads_back_as_partial() -> None:
+    saved = {"id": "augment.flip", "status": "pass", "points": 1.5, "max_points": 3.0, "message": "m"}
+    assert CheckResult.from_dict(saved).status is CheckStatus.PARTIAL
+    assert CheckResult.from_dict({**saved, "points": 3.0}).status is CheckStatus.PASS
+    overridden = {**saved, "points": 3.0, "override": {"automatic": 1.5, "points": 3.0}}
+    assert CheckResult.from_dict(overridden).status is CheckStatus.PARTIAL  # the automatic verdict's status

@@ -7,9 +7,10 @@ from typing import Any
 
 from grader.checks import written as written_
 from grader.checks.registry import Verdict, failed, passed, register, undecided, written
-from grader.diagnosis import loss_output_causes
+from grader.diagnosis import loss_output_causes, output_causes
 from grader.evidence import Evidence, Phase
 from grader.lab import ACCURACY, LOSSES, Lab
+from grader.static import Fact
 
 
 
@@ -59,25 +60,44 @@ def compile_loss(evidence: Evidence, params: Mapping[str, Any], lab: Lab) -> Ver
 
 
 def _loss_written(evidence: Evidence, lab: Lab) -> Verdict:
-    """The loss the source passes to compile, judged against the output layer it writes."""
+    """The loss the source passes to compile, judged against the output layer it writes by the
+    rule that judges a run's model."""
     compiles = [fact for fact in evidence.static.of("compile") if "loss" in fact.details]
     if not compiles:
         return undecided("the model was never compiled" + evidence.crash_note())
     loss = compiles[0].details["loss"]
     name = str(loss.get("call") if isinstance(loss, dict) else loss)
     from_logits = isinstance(loss, dict) and loss.get("from_logits") is True
-    dense = written_.layers(evidence, "Dense")[0]
-    activation = written_.argument(dense[-1], "activation") if dense else None
     line = written_.where(evidence, compiles[0])
     if name.lower().replace("_", "") not in _losses(lab):
         return failed(f"the loss written at {line} is {name!r}, not {lab.output.loss_named}" + evidence.crash_note(),
                       _loss_hint(lab), location=evidence.location(compiles[0]))
-    if from_logits and str(activation).rsplit(".", 1)[-1] == "sigmoid":
-        return failed(f"the loss written at {line} has from_logits=True, but the output written applies a sigmoid"
-                      + evidence.crash_note(), "Use BinaryCrossentropy() (from_logits=False) with a sigmoid output.",
-                      location=evidence.location(compiles[0]))
+    output = _output_written(evidence)
+    if output is not None:
+        dense, activation = output
+        mismatches = output_causes(name.rsplit(".", 1)[-1], from_logits, written_.argument(dense, "units"), activation)
+        if mismatches:
+            return failed(f"as written ({written_.shown(dense)} at {written_.where(evidence, dense)}, the loss at "
+                          f"{line}), {mismatches[0].explanation}" + evidence.crash_note(), mismatches[0].fix,
+                          location=evidence.location(compiles[0]))
     return written(f"{name} is written at {line} (the model was never compiled)" + evidence.crash_note(),
                    evidence.location(compiles[0]))
+
+
+def _output_written(evidence: Evidence) -> tuple[Fact, str] | None:
+    """The output layer the source writes (its last Dense reaching the model) and its activation,
+    "linear" for none; an ``Activation`` layer written after it counts as its activation."""
+    written_layers = written_.layers(evidence, "Dense", "Activation")[0]
+    dense = [fact for fact in written_layers if fact.name == "Dense"]
+    if not dense:
+        return None
+    activation = written_.argument(dense[-1], "activation")
+    after = [fact for fact in written_layers[written_layers.index(dense[-1]) + 1:] if fact.name == "Activation"]
+    if after:
+        activation = written_.argument(after[0], "activation")
+    if activation is None:
+        return dense[-1], "linear"
+    return dense[-1], str(activation).rsplit(".", 1)[-1].lower()
 
 
 def _metrics_written(evidence: Evidence, lab: Lab) -> Verdict:

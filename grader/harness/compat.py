@@ -13,6 +13,7 @@ import types
 from pathlib import Path
 from typing import Any
 
+from grader.harness import keras2
 from grader.harness.rebind import replace_everywhere
 from grader.harness.trace import Trace
 
@@ -23,6 +24,7 @@ def install(trace: Trace, workdir: Path) -> None:
     _no_input(trace)
     _legacy_optimizer_arguments(trace)
     _experimental_preprocessing(trace)
+    keras2.install(trace)
     _colab(trace, workdir)
     _plot_model_without_graphviz(trace)
     builtins.get_ipython = lambda: _IPythonStub(trace)  # type: ignore[attr-defined]
@@ -142,13 +144,15 @@ def _plot_model_without_graphviz(trace: Trace) -> None:
 
 
 def _colab(trace: Trace, workdir: Path) -> None:
-    """``google.colab``: ``drive.mount`` makes an empty folder, ``files.upload`` uploads nothing."""
+    """``google.colab``: ``drive.mount`` makes an empty Drive (its ``MyDrive`` folder, as Colab
+    shows it), ``files.upload`` uploads nothing."""
     colab = types.ModuleType("google.colab")
 
     def mount(mountpoint: str, *args: Any, **kwargs: Any) -> None:
-        trace.accommodate(f"google.colab drive.mount({mountpoint!r}) skipped: no Google Drive here")
+        trace.accommodate(f"google.colab drive.mount({mountpoint!r}) skipped: no Google Drive here "
+                          "(an empty MyDrive folder stands for it)")
         try:
-            Path(mountpoint).mkdir(parents=True, exist_ok=True)
+            (Path(mountpoint) / "MyDrive").mkdir(parents=True, exist_ok=True)
         except OSError:
             pass
 

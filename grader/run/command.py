@@ -66,6 +66,11 @@ def child_env(home: Path, isolation: Isolation, extra: dict[str, str]) -> dict[s
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "TF_DETERMINISTIC_OPS": "1",  # grading the same submission twice gives the same result
         "CUDA_VISIBLE_DEVICES": "",
+        # glibc reserves 64 MiB of address space per malloc arena, up to 8 arenas a core: on a
+        # many-core machine TensorFlow's threads alone pass the address-space limit with little
+        # memory in use, and native code then fails (MemoryError, SIGABRT, SIGSEGV). Two arenas
+        # keep the reservation near what the run uses, whatever the machine.
+        "MALLOC_ARENA_MAX": "2",
         "NO_COLOR": "1",
         "LANG": "C.UTF-8",
         **extra,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import re
 import signal
 from dataclasses import replace
@@ -9,6 +11,7 @@ from typing import Any
 
 from grader.results import RunStatus
 from grader.run.sandbox import ChildOutcome
+from grader.shared.keras2 import MissingModule, advise
 
 _LIMIT_SIGNALS = {"SIGXCPU": "CPU time limit", "SIGXFSZ": "file size limit (output or files too large)"}
 _CRASH_SIGNALS = {"SIGSEGV": "segmentation fault", "SIGBUS": "bus error", "SIGABRT": "aborted", "SIGILL": "illegal instruction"}
@@ -35,10 +38,10 @@ def classify(outcome: ChildOutcome, events: tuple[dict[str, Any], ...]) -> tuple
     if outcome.signal_name in _LIMIT_SIGNALS or outcome.signal_name == "SIGKILL":
         what = _LIMIT_SIGNALS.get(outcome.signal_name, "killed (out of memory or a limit)")
         return RunStatus.LIMIT, f"{what} ({outcome.signal_name})"
-    module = missing_module(events)
-    if module:
-        return RunStatus.ERROR, (f"imports `{module}`{_at(exception or {})}, which the grading environment does not "
-                                 "have: add it to the environment or remove the import")
+    missing = missing_module(events)
+    if missing is not None:
+        joint = ", " if missing.package else ": "  # "..., which the environment lacks" / ": a module that ..."
+        return RunStatus.ERROR, f"imports `{missing.module}`{_at(exception or {})}{joint}{missing.advice}"
     if exception is not None:
         return RunStatus.ERROR, f"{exception.get('type')}{_at(exception)}: {str(exception.get('message'))[:300]}"
     if outcome.returncode not in (0, None):
@@ -51,13 +54,35 @@ def classify(outcome: ChildOutcome, events: tuple[dict[str, Any], ...]) -> tuple
 _NO_MODULE = re.compile(r"No module named '([\w.]+)'")
 
 
-def missing_module(events: tuple[dict[str, Any], ...]) -> str:
-    """The top-level module whose absence stopped the run (``ModuleNotFoundError``), or ""."""
+def missing_module(events: tuple[dict[str, Any], ...]) -> MissingModule | None:
+    """The module whose absence stopped the run (``ModuleNotFoundError``), named in full, with the
+    package to install ("" when an installed package lost it or nothing replaces it), or None."""
     exception = next((e for e in reversed(events) if e.get("kind") == "exception"), None)
     if exception is None or exception.get("type") != "ModuleNotFoundError":
-        return ""
+        return None
     found = _NO_MODULE.search(str(exception.get("message")))
-    return found.group(1).split(".")[0] if found else ""
+    if not found:
+        return None
+    module = found.group(1)
+    top = module.split(".")[0]
+    installed = {top} if _installed(top) else set()
+    return advise(module, installed, {top: _version(top)} if installed else {})
+
+
+def _installed(top: str) -> bool:
+    """Whether top-level ``top`` imports here (the child runs with this Python environment)."""
+    try:
+        return importlib.util.find_spec(top) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _version(top: str) -> str:
+    """The installed version of the distribution providing ``top`` ("" when unknown)."""
+    try:
+        return importlib.metadata.version(top)
+    except importlib.metadata.PackageNotFoundError:
+        return ""
 
 
 def _limit_reached(exception: dict[str, Any] | None) -> str:

@@ -169,6 +169,8 @@ def _result(outcome: ChildOutcome, scratch: Scratch, program: Program, isolation
         accommodations.append(program.encoding_note)
     accommodations += _notebook_home_notes(program, isolation)
     artifacts = tuple(str(path) for path in scratch.saved_models())
+    missing = missing_module(events)
     return RunResult(status, reason, outcome.returncode, round(outcome.duration, 2), outcome.stdout[-8000:],
                      outcome.stderr[-8000:], events, artifacts, isolation, tuple(accommodations), trace.truncated,
-                     trace.forged, missing_module=missing_module(events))
+                     trace.forged, missing_module=missing.module if missing else "",
+                     missing_package=missing.package if missing else "")
