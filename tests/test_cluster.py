@@ -128,7 +128,8 @@ class LocalDask:
     def add_worker(self, name: str) -> None:
         home, tmp = self.root / name / "home", self.root / name / "tmp"
         home.mkdir(parents=True), tmp.mkdir(parents=True)
-        env = {**self.env, "HOME": str(home), "TMPDIR": str(tmp), "XDG_CACHE_HOME": str(home / ".cache")}
+        env = {key: value for key, value in self.env.items() if key != "GRADER_CACHE"}  # its own cache, in its HOME
+        env |= {"HOME": str(home), "TMPDIR": str(tmp), "XDG_CACHE_HOME": str(home / ".cache")}
         command = ["bwrap", "--dev-bind", "/", "/", "--tmpfs", str(self.hidden), "--die-with-parent", "--",
                    str(Path(sys.executable).parent / "dask"), "worker", "--scheduler-file", str(self.file),
                    "--nthreads", "1", "--resources", "grade=1", "--no-nanny", "--no-dashboard", "--name", name]
