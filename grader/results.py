@@ -134,6 +134,7 @@ class RunResult:
     forged_lines: int = 0  # trace lines not signed by the harness: the run tampered with its record
     integrity: Integrity = Integrity()
     missing_module: str = ""  # a module the grading environment lacks stopped the run (not the student's bug)
+    peak_memory: int = 0  # bytes, resident and swapped, the most the run's processes used at once (0: not measured)
 
     def events(self, kind: str) -> list[dict[str, Any]]:
         """Return the trace's events of one kind, in order."""
@@ -150,7 +151,8 @@ class RunResult:
                    data["stdout_tail"], data["stderr_tail"], tuple(data["trace"]), tuple(data.get("artifacts", ())),
                    data.get("isolation", "process"), tuple(data.get("accommodations", ())),
                    data.get("trace_truncated", False), data.get("forged_lines", 0),
-                   Integrity.from_dict(data.get("integrity", {})), data.get("missing_module", ""))
+                   Integrity.from_dict(data.get("integrity", {})), data.get("missing_module", ""),
+                   data.get("peak_memory", 0))
 
 
 @dataclass(frozen=True)

@@ -130,7 +130,7 @@ def _run_in(work: Path, program: Program, settings: RunSettings, isolation: Isol
     command = grader_command(["grader.harness", str(control / "config.json")], scratch.root, readable, env, isolation,
                              notebook_homes=True)
     inspector = start_inspector(scratch.artifacts, work / "inspect", settings, isolation) if settings.save_models else None
-    outcome = run_child(command, scratch.root, env, settings.limits, settings.budget.timeout_seconds, logs,
+    outcome = run_child(command, scratch.root, env, settings.run_limits(), settings.budget.timeout_seconds, logs,
                         pass_fds=(config.key_fd,))
     result = _result(outcome, scratch, program, isolation, key)
     if inspector is not None:
@@ -171,4 +171,5 @@ def _result(outcome: ChildOutcome, scratch: Scratch, program: Program, isolation
     artifacts = tuple(str(path) for path in scratch.saved_models())
     return RunResult(status, reason, outcome.returncode, round(outcome.duration, 2), outcome.stdout[-8000:],
                      outcome.stderr[-8000:], events, artifacts, isolation, tuple(accommodations), trace.truncated,
-                     trace.forged, missing_module=missing_module(events))
+                     trace.forged, missing_module=missing_module(events),
+                     peak_memory=outcome.memory.peak if outcome.memory is not None else 0)
