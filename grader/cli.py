@@ -702,6 +702,7 @@ def rubric_init(solution: Path, out: Path, start_path: Path | None, data: Path |
     from grader.grading import collect_evidence
     from grader.results import Submission
     from grader.rubric import load_rubric
+    from grader.errors import UnfinishedRunError
     from grader.rubric_init import derive
 
     if out.exists() and not force:
@@ -713,7 +714,7 @@ def rubric_init(solution: Path, out: Path, start_path: Path | None, data: Path |
         evidence = collect_evidence(Submission(solution.parent.name, solution, solution.parent), settings)
     try:
         derived = derive(evidence, start, solution.name)
-    except ValueError as error:
+    except (ValueError, UnfinishedRunError) as error:  # nothing is written
         raise GraderError(f"{solution}: {error}") from None
     write_text(out, derived.text)
     code = sum(spec.points for spec in derived.rubric.checks)

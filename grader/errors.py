@@ -25,3 +25,8 @@ class DatasetError(GraderError):
 
 class ConfigError(GraderError):
     """The ``[tool.grader]`` table of a ``pyproject.toml`` is unreadable or names an unknown option."""
+
+
+class UnfinishedRunError(GraderError):
+    """A solution's run stopped before its end (a limit, the environment, an error): what it would
+    show of the lab is unknown, so nothing is derived from it."""

@@ -137,6 +137,7 @@ class RunResult:
     integrity: Integrity = Integrity()
     missing_module: str = ""  # the module, in full, whose absence stopped the run
     missing_package: str = ""  # the package to install for it; "" when the fix is in the code
+    peak_memory: int = 0  # bytes, resident and swapped, the most the run's processes used at once (0: not measured)
 
     def events(self, kind: str) -> list[dict[str, Any]]:
         """Return the trace's events of one kind, in order."""
@@ -155,7 +156,7 @@ class RunResult:
                    data.get("trace_truncated", False), data.get("forged_lines", 0),
                    Integrity.from_dict(data.get("integrity", {})), data.get("missing_module", ""),
                    # saved before the two were told apart, the module named was the package
-                   data.get("missing_package", data.get("missing_module", "")))
+                   data.get("missing_package", data.get("missing_module", "")), data.get("peak_memory", 0))
 
 
 @dataclass(frozen=True)

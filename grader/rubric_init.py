@@ -22,10 +22,12 @@ from typing import Any
 from grader.checks import REGISTRY
 from grader.checks.finetuning import WITHOUT_WEIGHTS, fine_tune_phase
 from grader.checks.layers import after_base, before_base, computing
+from grader.errors import UnfinishedRunError
 from grader.evidence import Evidence, applied_activation, output_activation
 from grader.lab import AUGMENTATION, HEAD, LAYER_ARGUMENTS, LOGITS, LOSSES, FineTuneSpec, Lab, LayerSpec, OutputSpec
 from grader.lab_table import render_lab
-from grader.results import CheckStatus
+from grader.results import CheckStatus, RunStatus
+from grader.run.memory import in_gib, machine_memory_bytes
 from grader.rubric import CheckSpec, Rubric, parse_rubric, tomllib
 from grader.scoring import score_checks
 from grader.shared.renamed import current_id
@@ -48,7 +50,9 @@ class Derived:
 
 def derive(evidence: Evidence, start: Rubric, source: str) -> Derived:
     """The rubric for the lab ``evidence`` shows, weighed like ``start`` (whose file gives the
-    written questions). Raises ``ValueError`` when the run shows no pretrained base to describe."""
+    written questions). Raises ``UnfinishedRunError`` when the run did not reach its end (see
+    ``require_finished``), ``ValueError`` when it shows no pretrained base to describe."""
+    require_finished(evidence, start)
     lab, assumed = lab_of(evidence)
     start_text = Path(start.source).read_text(encoding="utf-8")
     candidates = [_for_lab(spec, start, lab) for spec in start.checks
@@ -62,6 +66,38 @@ def derive(evidence: Evidence, start: Rubric, source: str) -> Derived:
     text = render(start_text, lab, kept, start, source, left_out)
     rubric = parse_rubric(_toml(text), REGISTRY, source)
     return Derived(text, rubric, left_out, tuple(assumed))
+
+
+_NOTHING_WRITTEN = ("so no rubric was written: one made from a run that stopped early would leave out every "
+                    "check the run had not reached")
+
+
+def require_finished(evidence: Evidence, start: Rubric) -> None:
+    """Raise ``UnfinishedRunError``, saying what stopped the run and what to do, unless the
+    solution's run reached its end: a check may be left out only because the solution shows it does
+    not apply, never because the run stopped first."""
+    run = evidence.run
+    if run.status is RunStatus.COMPLETED and not run.missing_module:
+        return
+    budget = start.budget
+    if run.status is RunStatus.TIMEOUT:
+        raise UnfinishedRunError(
+            f"the solution's run did not finish within {budget.timeout_seconds:g} s ({run.reason}), {_NOTHING_WRITTEN}. "
+            "Run it again on a quieter machine (one job at a time), or start from a rubric (--rubric) whose [run] "
+            "table gives it more time (timeout_seconds) or fewer training steps (steps_per_epoch)")
+    if run.status is RunStatus.LIMIT and "memory" in run.reason:
+        machine = machine_memory_bytes()
+        raise UnfinishedRunError(
+            f"the solution's run stopped at the memory limit ({run.reason}), {_NOTHING_WRITTEN}. Start from a rubric "
+            "(--rubric) whose [run] table raises memory_gib" + (f" (this machine has {in_gib(machine)})" if machine else "")
+            + ", or give the solution a smaller batch or input size")
+    if run.status is RunStatus.LIMIT:
+        raise UnfinishedRunError(f"the solution's run stopped at a limit ({run.reason}), {_NOTHING_WRITTEN}")
+    if run.status is RunStatus.INTERNAL_ERROR or run.missing_module:
+        raise UnfinishedRunError(f"the solution's run was stopped by the grading environment ({run.reason}), "
+                                 f"{_NOTHING_WRITTEN}. Fix the environment and run it again")
+    raise UnfinishedRunError(f"the solution's run stopped with an error ({run.reason}), {_NOTHING_WRITTEN}. "
+                             "Make it run to its end (`grade check` on it shows where it stops)")
 
 
 def _for_lab(spec: CheckSpec, start: Rubric, lab: Lab) -> CheckSpec:

@@ -109,6 +109,8 @@ def _wrap(original: Any, name: str, trace: Trace, cache: Path, weights_file: str
         call = signature.bind(*args, **kwargs)
         given = dict(call.arguments)  # what the student wrote, before defaults are filled in
         call.apply_defaults()
+        # Said first: a run that stops while the base and its weights are made is told apart.
+        trace.emit("application_start", architecture=name, input_shape=_argument(call.arguments.get("input_shape")))
         model, source = build_application(original, dict(call.arguments), weights_file=weights_file, cache=cache)
         probe = _attach_probe(model)
         layer_names = [layer.name for layer in model.layers]

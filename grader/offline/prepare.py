@@ -1,8 +1,8 @@
 """Make the offline assets before any student code runs: dataset, zip, and common stand-ins.
 
 The sandbox mounts the cache read-only, so what a child would otherwise build on every run (a
-stand-in for MobileNetV2 at the input sizes students use, and for the base a rubric's lab names)
-is built once here, in a separate process, so the grading process itself never imports
+stand-in for MobileNetV2 at the input sizes students use, for the base a rubric's lab names, and
+for the bases a script's source builds with a literal input shape) is built once here, in a separate process, so the grading process itself never imports
 TensorFlow for it. ``python -m grader.offline.prepare [CACHE] [ARCHITECTURE:SIZE ...]`` does it
 by hand (``EfficientNetB0:224``).
 """
@@ -26,25 +26,29 @@ _LOCK = threading.Lock()
 Base = tuple[str, tuple[int, int, int]]  # an architecture of keras.applications and its input shape
 
 
-def _requests(base: Base | None) -> list[tuple[str, dict[str, object]]]:
-    common = [("MobileNetV2", {"input_shape": (size, size, 3), "include_top": False}) for size in COMMON_SIZES]
-    lab = [(base[0], {"input_shape": tuple(base[1]), "include_top": False})] if base else []
-    return common + [request for request in lab if request not in common]
+def _requests(bases: tuple[Base, ...]) -> list[tuple[str, dict[str, object]]]:
+    requests = [("MobileNetV2", {"input_shape": (size, size, 3), "include_top": False}) for size in COMMON_SIZES]
+    for name, shape in bases:
+        request = (name, {"input_shape": tuple(shape), "include_top": False})
+        if request not in requests:
+            requests.append(request)
+    return requests
 
 
-def missing_stand_ins(cache: Path, base: Base | None = None) -> list[tuple[str, dict[str, object]]]:
-    """The stand-ins not yet in ``cache``: MobileNetV2's common ones, and the lab's ``base``."""
-    return [(architecture, kwargs) for architecture, kwargs in _requests(base)
+def missing_stand_ins(cache: Path, bases: tuple[Base, ...] = ()) -> list[tuple[str, dict[str, object]]]:
+    """The stand-ins not yet in ``cache``: MobileNetV2's common ones, and those of ``bases``."""
+    return [(architecture, kwargs) for architecture, kwargs in _requests(bases)
             if not stand_in_path(architecture, kwargs, cache).is_file()]
 
 
-def ensure_offline_assets(cache: Path | None = None, base: Base | None = None) -> None:
-    """Make sure the dataset, its zip and the stand-ins exist; builds what is missing."""
+def ensure_offline_assets(cache: Path | None = None, bases: tuple[Base, ...] = ()) -> None:
+    """Make sure the dataset, its zip and the stand-ins (MobileNetV2's common ones and those of
+    ``bases``: a lab's, a script's) exist; builds what is missing."""
     cache = cache or cache_root()
     with _LOCK:
         ensure_dataset(cache)
         ensure_zip(cache)
-        missing = missing_stand_ins(cache, base)
+        missing = missing_stand_ins(cache, bases)
         if missing:
             # Not checked: a stand-in that cannot be made here is made (or fails, saying why) in the run
             # that needs it, so a base that will not build never stops a class from being graded.
@@ -69,4 +73,4 @@ def _build(cache: Path, wanted: list[str]) -> None:
 if __name__ == "__main__":
     arguments = sys.argv[1:]
     _build(Path(arguments[0]) if arguments else cache_root(),
-           arguments[1:] or [f"{name}:{kwargs['input_shape'][0]}" for name, kwargs in _requests(None)])
+           arguments[1:] or [f"{name}:{kwargs['input_shape'][0]}" for name, kwargs in _requests(())])

@@ -34,6 +34,10 @@ WeightsKind = Literal["imagenet", "stand-in", "file", "none"]
 STAND_IN_VERSION = 1
 STAND_IN_NOTE = "stand-in weights: accuracy figures are not ImageNet figures"
 _CALIBRATION_IMAGES = 96
+# A forward pass keeps every layer's output until it ends: a ResNet50 at 224 holds 142 MiB per image,
+# 13 GiB for 96. Above this, the images are calibrated in batches that fit (MobileNetV2 at 160, 4 GiB,
+# still in one).
+_CALIBRATION_BYTES = int(4.5 * 2**30)
 _ACTIVATION_OFFSET = 2.0
 
 
@@ -229,9 +233,12 @@ def preprocess_for(constructor: Callable[..., Any]) -> Callable[[np.ndarray], np
 def calibrate_batchnorm(model: Any, preprocess: Callable[[np.ndarray], np.ndarray]) -> None:
     """Set every BatchNorm layer's moving statistics to those of synthetic images.
 
-    One forward pass in training mode with momentum 0 makes each layer's moving mean and
-    variance equal to its batch statistics; since each layer normalises with those same
-    statistics in that pass, every layer is calibrated on the inputs it will see in inference.
+    A forward pass in training mode with momentum 0 makes each layer's moving mean and variance
+    equal to its batch statistics; since each layer normalises with those same statistics in that
+    pass, every layer is calibrated on the inputs it will see in inference. A model whose pass over
+    all the images would not fit in memory (``calibration_batch``) is calibrated batch by batch,
+    and each layer gets the statistics of all the images (the mean of the batches' means, and the
+    mean of their variances plus the variance of their means).
     """
     from keras import layers
 
@@ -239,11 +246,39 @@ def calibrate_batchnorm(model: Any, preprocess: Callable[[np.ndarray], np.ndarra
     saved = [layer.momentum for layer in batchnorms]
     for layer in batchnorms:
         layer.momentum = 0.0
+    images = preprocess(calibration_images(model))
+    size = calibration_batch(model)
     try:
-        model(preprocess(calibration_images(model)), training=True)
+        if size >= len(images):
+            model(images, training=True)
+            return
+        totals = [[0.0, 0.0, 0.0] for _ in batchnorms]  # per layer: sums of means, variances, squared means
+        for start in range(0, len(images), size):
+            batch = images[start:start + size]
+            model(batch, training=True)
+            for total, layer in zip(totals, batchnorms):
+                mean = np.asarray(layer.moving_mean, np.float64)
+                total[0] += mean * len(batch)
+                total[1] += np.asarray(layer.moving_variance, np.float64) * len(batch)
+                total[2] += mean * mean * len(batch)
+        for layer, total in zip(batchnorms, totals):
+            mean, variance, square = (value / len(images) for value in total)
+            layer.moving_mean.assign(mean.astype(np.float32))
+            layer.moving_variance.assign((variance + np.maximum(square - mean * mean, 0.0)).astype(np.float32))
     finally:
         for layer, momentum in zip(batchnorms, saved):
             layer.momentum = momentum
+
+
+def calibration_batch(model: Any) -> int:
+    """How many calibration images one forward pass of ``model`` may take: all of them, unless
+    the layers' outputs for them would pass ``_CALIBRATION_BYTES``."""
+    per_image = 0
+    for layer in _all_layers(model):
+        shape = getattr(getattr(layer, "output", None), "shape", None)
+        if shape is not None and all(isinstance(dim, int) for dim in shape[1:]):
+            per_image += 4 * int(np.prod(shape[1:]))
+    return max(1, min(_CALIBRATION_IMAGES, _CALIBRATION_BYTES // max(per_image, 1)))
 
 
 def _all_layers(model: Any) -> list[Any]:

@@ -35,7 +35,7 @@ def start_inspector(artifacts: Path, inspect: Path, settings: RunSettings, isola
     env = child_env(inspect / "home", isolation, settings.extra_env)
     command = grader_command(["grader.run.inspector", str(artifacts), str(inspect), str(report)], inspect,
                              [artifacts], env, isolation)
-    child = start_child(command, inspect, env, settings.limits, settings.budget.timeout_seconds + _INSPECT_SECONDS,
+    child = start_child(command, inspect, env, settings.run_limits(), settings.budget.timeout_seconds + _INSPECT_SECONDS,
                         inspect.parent / "inspect-logs", stdin_pipe=True)
     return Inspector(child, report)
 

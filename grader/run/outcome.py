@@ -10,11 +10,17 @@ from dataclasses import replace
 from typing import Any
 
 from grader.results import RunStatus
+from grader.run.memory import in_gib
 from grader.run.sandbox import ChildOutcome
 from grader.shared.keras2 import MissingModule, advise
 
 _LIMIT_SIGNALS = {"SIGXCPU": "CPU time limit", "SIGXFSZ": "file size limit (output or files too large)"}
 _CRASH_SIGNALS = {"SIGSEGV": "segmentation fault", "SIGBUS": "bus error", "SIGABRT": "aborted", "SIGILL": "illegal instruction"}
+_TENSOR = re.compile(r"OOM when allocating tensor with shape\s*(\[[\d, ]*\])")
+# A native library whose allocation fails crashes or says so in its own words; near the limit, the
+# limit is the likelier cause than the script.
+_NATIVE_ALLOCATION = ("could not create a primitive", "std::bad_alloc", "Cannot allocate memory", "failed to allocate")
+_NEAR_LIMIT = 0.85
 
 
 def classify(outcome: ChildOutcome, events: tuple[dict[str, Any], ...]) -> tuple[RunStatus, str]:
@@ -26,11 +32,13 @@ def classify(outcome: ChildOutcome, events: tuple[dict[str, Any], ...]) -> tuple
     if outcome.timed_out:
         last = next((e for e in reversed(events) if e.get("line")), None)
         where = f"; last recorded at line {last['line']} ({last['kind']})" if last else ""
-        return RunStatus.TIMEOUT, f"did not finish within the time limit{where}"
+        return RunStatus.TIMEOUT, f"did not finish within the time limit{where}{_unfinished(events)}"
+    if outcome.memory is not None and outcome.memory.exceeded:
+        return RunStatus.LIMIT, f"{_used_more(outcome)}{_doing(events)}"
     if "harness_start" not in kinds:
         return RunStatus.INTERNAL_ERROR, ("the grader's harness did not start: "
                                           + (outcome.stderr.strip().splitlines() or ["no output"])[-1][:300])
-    limit = _limit_reached(exception)
+    limit = _memory_reached(outcome, exception, events) or _limit_reached(exception)
     if limit:
         return RunStatus.LIMIT, limit
     if outcome.signal_name in _CRASH_SIGNALS:
@@ -85,12 +93,62 @@ def _version(top: str) -> str:
         return ""
 
 
+def _used_more(outcome: ChildOutcome) -> str:
+    limit = outcome.memory.limit if outcome.memory is not None else 0
+    return f"the run used more than {in_gib(limit)} of memory (the limit)" if limit else "the run ran out of memory"
+
+
+def _memory_reached(outcome: ChildOutcome, exception: dict[str, Any] | None,
+                    events: tuple[dict[str, Any], ...]) -> str:
+    """The memory limit, when the run's end shows it reached it: an allocation refused in Python
+    (``MemoryError``) or in TensorFlow (its message names the tensor), or a native failure or a
+    crash when the run was near the limit; else ""."""
+    message = str((exception or {}).get("message"))
+    tensor = _TENSOR.search(message)
+    near = outcome.memory is not None and outcome.memory.peak >= _NEAR_LIMIT * outcome.memory.limit
+    at = _at(exception or {})
+    if tensor or (exception or {}).get("type") == "MemoryError":
+        shape = f", allocating a tensor of shape {tensor.group(1).replace(' ', '')}" if tensor else ""
+        return f"{_used_more(outcome)}{at}{shape}{_doing(events)}"
+    if near and (outcome.signal_name in _CRASH_SIGNALS or any(words in message for words in _NATIVE_ALLOCATION)):
+        how = f"crashed ({outcome.signal_name})" if outcome.signal_name in _CRASH_SIGNALS else "failed to allocate"
+        return f"{_used_more(outcome)}: it {how} at {in_gib(outcome.memory.peak)}{at}{_doing(events)}"
+    return ""
+
+
+def _doing(events: tuple[dict[str, Any], ...]) -> str:
+    """What the run was doing when it stopped: building a base (and its weights), or a fit."""
+    last = next((e for e in reversed(events) if e.get("kind") in ("application_start", "application", "fit_start",
+                                                                   "fit")), None)
+    if last is None:
+        return ""
+    if last["kind"] == "application_start":
+        return f" while building {last.get('architecture')} and its weights (input {last.get('input_shape')})"
+    return _unfinished(events)
+
+
+def _unfinished(events: tuple[dict[str, Any], ...]) -> str:
+    """`` in the first fit (line 40), which had not finished``: the fit the run was in, or ""."""
+    started = {e.get("phase"): e for e in events if e.get("kind") == "fit_start"}
+    finished = {e.get("phase") for e in events if e.get("kind") == "fit"}
+    open_fits = [phase for phase in started if phase not in finished]
+    building = [e for e in events if e.get("kind") in ("application_start", "application")]
+    if not open_fits:
+        if building and building[-1]["kind"] == "application_start":
+            return f"; it was building {building[-1].get('architecture')} and its weights"
+        return ""
+    phase = open_fits[-1]
+    ordinal = {1: "first", 2: "second", 3: "third"}.get(phase, f"{phase}th")
+    budget = started[phase].get("budget") or {}
+    steps = f", at the grading budget of {budget.get('steps_per_epoch')} steps" if budget.get("steps_per_epoch") else ""
+    line = f" (line {started[phase]['line']})" if started[phase].get("line") else ""
+    return f"; the {ordinal} fit{line} had not finished{steps}"
+
+
 def _limit_reached(exception: dict[str, Any] | None) -> str:
-    """The limit an exception shows the run reached (memory, file size, processes), or ""."""
+    """The limit an exception shows the run reached (file size, processes), or ""."""
     if exception is None:
         return ""
-    if exception.get("type") == "MemoryError":
-        return f"memory limit reached{_at(exception)}"
     if "File too large" in str(exception.get("message")):
         return f"file size limit reached (output or files too large){_at(exception)}"
     if exception.get("type") == "BlockingIOError" and "fork" in str(exception.get("traceback")):

@@ -31,6 +31,7 @@ from grader.run.settings import RunSettings
 from grader.run.trace import locate_events, read_trace
 from grader.shared.budget import HarnessConfig
 from grader.shared.layout import NOTEBOOK_HOMES, Scratch
+from grader.static import scan
 
 
 def run_submission(code: Path, settings: RunSettings, keep: Path | None = None,
@@ -92,8 +93,9 @@ _MAKING = threading.Lock()
 
 def data_source(settings: RunSettings, program: Program) -> DataSource:
     """The real folder given with ``--data``, else the synthetic dataset (made once, cached); the
-    PetImages archive and the flower photos too when the program names them."""
-    ensure_offline_assets(settings.cache, settings.base)
+    PetImages archive and the flower photos too when the program names them. The stand-in weights
+    of the lab's base and of the bases the source builds are made first, outside the sandbox."""
+    ensure_offline_assets(settings.cache, ((settings.base,) if settings.base else ()) + bases_built(program))
     archive = ensure_zip(settings.cache)
     source = program.source.lower()
     with _MAKING:  # two runs starting together must not draw one dataset into the same staging folder
@@ -104,6 +106,24 @@ def data_source(settings: RunSettings, program: Program) -> DataSource:
         tfds_pets = (ensure_tfds_cats_vs_dogs(settings.cache)
                      if "cats_vs_dogs" in source and "tensorflow_datasets" in source else None)
     return DataSource(ensure_dataset(settings.cache).root, "synthetic", archive, petimages, flowers, tfds_pets)
+
+
+_SOURCE_BASES = 2  # the source is untrusted: what it makes the grader build outside the sandbox is bounded
+_SOURCE_SIDE = 331  # the largest usual size (NASNetLarge); InceptionV3's and Xception's 299 are within
+
+
+def bases_built(program: Program) -> tuple[tuple[str, tuple[int, int, int]], ...]:
+    """The ``keras.applications`` bases the source builds with ImageNet weights, without their top,
+    at an input shape written in it (``input_shape=(224, 224, 3)``, or through module constants):
+    at most two, each side at most 331."""
+    found = []
+    for fact in scan(program).of("application"):
+        shape, details = fact.details.get("input_shape"), fact.details
+        if (details.get("weights", "imagenet") == "imagenet" and details.get("include_top") is False
+                and isinstance(shape, tuple) and len(shape) == 3 and all(isinstance(v, int) for v in shape)
+                and shape[2] == 3 and 32 <= min(shape[:2]) and max(shape[:2]) <= _SOURCE_SIDE):
+            found.append((fact.name, shape))
+    return tuple(dict.fromkeys(found))[:_SOURCE_BASES]
 
 
 def _run_in(work: Path, program: Program, settings: RunSettings, isolation: Isolation, keep: Path | None,
@@ -130,7 +150,7 @@ def _run_in(work: Path, program: Program, settings: RunSettings, isolation: Isol
     command = grader_command(["grader.harness", str(control / "config.json")], scratch.root, readable, env, isolation,
                              notebook_homes=True)
     inspector = start_inspector(scratch.artifacts, work / "inspect", settings, isolation) if settings.save_models else None
-    outcome = run_child(command, scratch.root, env, settings.limits, settings.budget.timeout_seconds, logs,
+    outcome = run_child(command, scratch.root, env, settings.run_limits(), settings.budget.timeout_seconds, logs,
                         pass_fds=(config.key_fd,))
     result = _result(outcome, scratch, program, isolation, key)
     if inspector is not None:
@@ -173,4 +193,5 @@ def _result(outcome: ChildOutcome, scratch: Scratch, program: Program, isolation
     return RunResult(status, reason, outcome.returncode, round(outcome.duration, 2), outcome.stdout[-8000:],
                      outcome.stderr[-8000:], events, artifacts, isolation, tuple(accommodations), trace.truncated,
                      trace.forged, missing_module=missing.module if missing else "",
-                     missing_package=missing.package if missing else "")
+                     missing_package=missing.package if missing else "",
+                     peak_memory=outcome.memory.peak if outcome.memory is not None else 0)

@@ -4,7 +4,8 @@ Where ``bwrap`` (bubblewrap) exists: a new mount, PID, network, IPC and UTS name
 made of read-only binds of just what Python needs (system folders, the virtual environment, the
 grader's harness, the offline cache) and one writable scratch folder; killed with the parent;
 run as an unprivileged user when the grader is root. Everywhere: resource limits (memory,
-processes, file size, CPU time), a wall-clock timeout, and capped output.
+processes, file size, CPU time), a wall-clock timeout, and capped output. Memory is held to what
+the run uses, not to its address space (``grader.run.memory``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Literal
 
 from grader.errors import SandboxError
+from grader.run.memory import GIB, MemoryUse, MemoryWatch
 
 Isolation = Literal["bwrap", "process"]
 _RUN_UIDS = itertools.count()
@@ -30,9 +32,13 @@ _SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib32", "/lib64", "/sbin", "/etc")
 
 @dataclass(frozen=True)
 class Limits:
-    """Bounds on one child process besides its wall time (which the run budget sets)."""
+    """Bounds on one child process besides its wall time (which the run budget sets).
 
-    memory_bytes: int = 12 * 2**30
+    ``memory_bytes``: what the run may use, private writable memory per process and resident plus
+    swapped memory of all its processes (``RunSettings.run_limits`` sets it from the rubric's
+    ``[run] memory_gib`` and the machine)."""
+
+    memory_bytes: int = 8 * GIB
     processes: int = 1024
     file_size_bytes: int = 512 * 2**20
     output_bytes: int = 64 * 2**10  # kept from each of stdout and stderr (head and tail)
@@ -52,6 +58,7 @@ class ChildOutcome:
     stdout: str
     stderr: str
     signal_name: str | None
+    memory: MemoryUse | None = None  # its peak, and whether it was stopped at the memory limit
 
 
 def available_isolation(prefer: Isolation | None = None) -> Isolation:
@@ -164,7 +171,8 @@ def prepare_scratch_owner(scratch: Path, uid: int) -> None:
 
 def _limit_child(limits: Limits, timeout_seconds: float) -> None:
     """Runs in the child between fork and exec: resource limits and core dumps off."""
-    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+    # Private writable memory, not address space: TensorFlow reserves far more than it writes to.
+    resource.setrlimit(resource.RLIMIT_DATA, (limits.memory_bytes, limits.memory_bytes))
     resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size_bytes, limits.file_size_bytes))
     cpu = limits.cpu_seconds(timeout_seconds)
@@ -181,6 +189,7 @@ class StartedChild:
     limits: Limits
     timeout_seconds: float
     logs: Path
+    watch: MemoryWatch
 
 
 def start_child(command: list[str], cwd: Path, env: dict[str, str], limits: Limits, timeout_seconds: float,
@@ -199,7 +208,7 @@ def start_child(command: list[str], cwd: Path, env: dict[str, str], limits: Limi
                                    pass_fds=pass_fds)
     for fd in pass_fds:
         os.close(fd)
-    return StartedChild(process, started, limits, timeout_seconds, logs)
+    return StartedChild(process, started, limits, timeout_seconds, logs, MemoryWatch(process.pid, limits.memory_bytes))
 
 
 def finish_child(child: StartedChild, stdin_data: bytes | None = None) -> ChildOutcome:
@@ -217,12 +226,14 @@ def finish_child(child: StartedChild, stdin_data: bytes | None = None) -> ChildO
     except subprocess.TimeoutExpired:
         timed_out = True
     finally:
+        memory = child.watch.stop()
         kill_group(process.pid)
         process.wait()
     code = process.returncode
     signal_name = signal.Signals(-code).name if code is not None and code < 0 else None
-    return ChildOutcome(code, timed_out, time.monotonic() - child.started, _read_capped(child.logs / "stdout", limits),
-                        _read_capped(child.logs / "stderr", limits), signal_name)
+    return ChildOutcome(code, timed_out and not memory.exceeded, time.monotonic() - child.started,
+                        _read_capped(child.logs / "stdout", limits), _read_capped(child.logs / "stderr", limits),
+                        signal_name, memory)
 
 
 def run_child(command: list[str], cwd: Path, env: dict[str, str], limits: Limits, timeout_seconds: float,

@@ -22,6 +22,9 @@ class RunBudget:
     # with labels read in full: the synthetic split (1,000 images, 32 batches of 32) fits.
     predict_steps: int = 32
     timeout_seconds: float = 240.0
+    # Memory a run may use (resident and swapped, and each process's private writable memory), in
+    # GiB; never more than the machine has (grader.run.memory).
+    memory_gib: float = 8.0
 
 
 @dataclass(frozen=True)
