@@ -164,7 +164,7 @@ def _settings(rubric_budget, timeout: float | None, data: Path | None, weights: 
     budget = replace(rubric_budget, timeout_seconds=timeout) if timeout else rubric_budget
     return RunSettings(budget=budget, data=data, weights_file=weights,
                        isolation=None if isolation == "auto" else isolation,
-                       base=(lab.base, lab.input_shape) if lab is not None and lab.weights == "imagenet" else None)
+                       base=(lab.base, lab.input_shape, lab.include_top) if lab is not None and lab.weights == "imagenet" else None)
 
 
 def _require_tutorial_layout(data: Path) -> None:

@@ -181,31 +181,20 @@ def _name(node: ast.AST) -> str:
 
 
 def _value(node: ast.AST) -> Any:
-    """A literal's value, or the source text of anything else (``1./255`` evaluates, ``lr`` doesn't)."""
+    """A literal's value, a constant expression's (``1./255``, ``(224, 224) + (3,)``), or the source
+    text of anything else (``lr``)."""
     try:
         return ast.literal_eval(node)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         pass
-    number = _arithmetic(node)
-    return number if number is not None else ast.unparse(node)[:120]
+    try:  # names were replaced by their constants: ``IMG_SIZE + (3,)`` is ``(224, 224) + (3,)``
+        return _fold(node, {})
+    except (ValueError, TypeError, ArithmeticError, RecursionError):
+        return ast.unparse(node)[:120]
 
 
 _OPERATORS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
               ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b if b else None}
-
-
-def _arithmetic(node: ast.AST) -> float | None:
-    """Fold ``1./255``, ``-1``, ``0.001 / 10``: constants under + - * / only (nothing is run)."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-        return node.value
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        inner = _arithmetic(node.operand)
-        return None if inner is None else (-inner if isinstance(node.op, ast.USub) else inner)
-    if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
-        left, right = _arithmetic(node.left), _arithmetic(node.right)
-        if left is not None and right is not None:
-            return _OPERATORS[type(node.op)](left, right)
-    return None
 
 
 def _arguments(call: ast.Call) -> dict[str, Any]:

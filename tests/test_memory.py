@@ -148,3 +148,24 @@ def test_rubric_init_on_a_run_a_limit_stops_writes_no_rubric_and_names_it(tmp_pa
     assert "stopped at the memory limit (the run used more than 2 GiB" in made.stderr
     assert "raises memory_gib" in made.stderr
 
+
+
+def test_the_bases_a_source_builds_are_known_before_the_run_with_or_without_their_top(tmp_path: Path) -> None:
+    from grader.intake import read_program
+    from grader.offline.prepare import _request_text, _requests
+    from grader.run.runner import bases_built
+
+    code = tmp_path / "lab.py"
+    code.write_text(textwrap.dedent("""\
+        import tensorflow as tf
+        SIZE = 224
+        a = tf.keras.applications.ResNet50(input_shape=(SIZE, SIZE, 3), include_top=False, weights="imagenet")
+        b = tf.keras.applications.MobileNetV2(input_shape=(160, 160, 3), include_top=True)
+        c = tf.keras.applications.VGG16(input_shape=(224, 224, 3), include_top=False, weights=None)
+        """))
+    built = bases_built(read_program(code))
+    # The top is made (a calibration of MobileNetV2 with its top in the sandbox took 6 GiB resident);
+    # a base without ImageNet weights needs no stand-in.
+    assert built == (("ResNet50", (224, 224, 3), False), ("MobileNetV2", (160, 160, 3), True))
+    requests = _requests(built)
+    assert [_request_text(*request) for request in requests[-2:]] == ["ResNet50:224x224", "MobileNetV2:160x160:top"]

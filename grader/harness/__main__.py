@@ -40,7 +40,7 @@ def install(config: HarnessConfig, trace: Trace) -> training.Recorder:
 
     keras.utils.set_random_seed(config.seed)
     compat.install(trace, Path(config.workdir))
-    applications.install(trace, Path(config.weights_cache), config.weights_file)
+    applications.install(trace, Path(config.weights_cache), config.weights_file, int(config.budget.memory_gib * 2**30))
     keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
     petimages = Path(config.petimages_zip) if config.petimages_zip else None
     flowers = Path(config.flowers_root) if config.flowers_root else None

@@ -4,7 +4,7 @@ The sandbox mounts the cache read-only, so what a child would otherwise build on
 stand-in for MobileNetV2 at the input sizes students use, for the base a rubric's lab names, and
 for the bases a script's source builds with a literal input shape) is built once here, in a separate process, so the grading process itself never imports
 TensorFlow for it. ``python -m grader.offline.prepare [CACHE] [ARCHITECTURE:SIZE ...]`` does it
-by hand (``EfficientNetB0:224``).
+by hand (``EfficientNetB0:224``, ``MobileNetV2:160x160:top`` for one with its top).
 """
 
 from __future__ import annotations
@@ -23,13 +23,15 @@ COMMON_SIZES = (160, 128, 150, 224, 96)
 _LOCK = threading.Lock()
 
 
-Base = tuple[str, tuple[int, int, int]]  # an architecture of keras.applications and its input shape
+# An architecture of keras.applications, its input shape, and whether it keeps its top (ImageNet's
+# 1,000 classes, as ImageNet weights require).
+Base = tuple[str, tuple[int, int, int], bool]
 
 
 def _requests(bases: tuple[Base, ...]) -> list[tuple[str, dict[str, object]]]:
     requests = [("MobileNetV2", {"input_shape": (size, size, 3), "include_top": False}) for size in COMMON_SIZES]
-    for name, shape in bases:
-        request = (name, {"input_shape": tuple(shape), "include_top": False})
+    for name, shape, include_top in bases:
+        request = (name, {"input_shape": tuple(shape), "include_top": bool(include_top)})
         if request not in requests:
             requests.append(request)
     return requests
@@ -53,8 +55,13 @@ def ensure_offline_assets(cache: Path | None = None, bases: tuple[Base, ...] = (
             # Not checked: a stand-in that cannot be made here is made (or fails, saying why) in the run
             # that needs it, so a base that will not build never stops a class from being graded.
             subprocess.run([sys.executable, "-m", "grader.offline.prepare", str(cache),
-                            *(f"{name}:{kwargs['input_shape'][0]}x{kwargs['input_shape'][1]}" for name, kwargs in missing)],
-                           check=False, capture_output=True)
+                            *(_request_text(name, kwargs) for name, kwargs in missing)], check=False, capture_output=True)
+
+
+def _request_text(name: str, kwargs: dict[str, object]) -> str:
+    """``EfficientNetB0:224x224``, with ``:top`` for a base that keeps its top."""
+    height, width, _ = kwargs["input_shape"]  # type: ignore[misc]
+    return f"{name}:{height}x{width}" + (":top" if kwargs["include_top"] else "")
 
 
 def _build(cache: Path, wanted: list[str]) -> None:
@@ -63,9 +70,10 @@ def _build(cache: Path, wanted: list[str]) -> None:
     from grader.offline.weights import build_application
 
     for request in wanted:
-        name, _, size = request.partition(":")
+        name, _, rest = request.partition(":")
+        size, _, top = rest.partition(":")
         height, _, width = size.partition("x")
-        kwargs = {"input_shape": (int(height), int(width or height), 3), "include_top": False}
+        kwargs = {"input_shape": (int(height), int(width or height), 3), "include_top": top == "top"}
         if not stand_in_path(name, kwargs, cache).is_file():
             build_application(getattr(keras.applications, name), {**kwargs, "weights": "imagenet"}, cache=cache)
 
@@ -73,4 +81,4 @@ def _build(cache: Path, wanted: list[str]) -> None:
 if __name__ == "__main__":
     arguments = sys.argv[1:]
     _build(Path(arguments[0]) if arguments else cache_root(),
-           arguments[1:] or [f"{name}:{kwargs['input_shape'][0]}" for name, kwargs in _requests(())])
+           arguments[1:] or [_request_text(name, kwargs) for name, kwargs in _requests(())])

@@ -37,7 +37,7 @@ _CALIBRATION_IMAGES = 96
 # A forward pass keeps every layer's output until it ends: a ResNet50 at 224 holds 142 MiB per image,
 # 13 GiB for 96. Above this, the images are calibrated in batches that fit (MobileNetV2 at 160, 4 GiB,
 # still in one).
-_CALIBRATION_BYTES = int(4.5 * 2**30)
+CALIBRATION_BYTES = int(4.5 * 2**30)  # outside the sandbox; a run passes a quarter of its memory limit
 _ACTIVATION_OFFSET = 2.0
 
 
@@ -112,10 +112,12 @@ def build_application(
     *,
     weights_file: str | os.PathLike[str] | None = None,
     cache: Path | None = None,
+    calibration_bytes: int = CALIBRATION_BYTES,
 ) -> tuple[Any, WeightsSource]:
     """Build ``constructor(**kwargs)`` offline and return the model and where its weights came from.
 
-    Only ``weights='imagenet'`` is redirected; any other ``weights`` value is passed through.
+    Only ``weights='imagenet'`` is redirected; any other ``weights`` value is passed through. A
+    stand-in made here is calibrated in batches whose layer outputs stay under ``calibration_bytes``.
     Raises whatever the constructor raises for bad arguments (e.g. a wrong input shape).
     """
     name = getattr(constructor, "__name__", "model")
@@ -130,7 +132,7 @@ def build_application(
         with no_downloads():
             return constructor(**kwargs), WeightsSource("imagenet", name)
     except WeightsNotCached:
-        return _stand_in(constructor, kwargs, cache or cache_root())
+        return _stand_in(constructor, kwargs, cache or cache_root(), calibration_bytes)
 
 
 def _str_or_none(value: Any) -> str | None:
@@ -155,7 +157,7 @@ def stand_in_path(architecture: str, kwargs: dict[str, Any], cache: Path) -> Pat
 
 
 def _stand_in(
-    constructor: Callable[..., Any], kwargs: dict[str, Any], cache: Path
+    constructor: Callable[..., Any], kwargs: dict[str, Any], cache: Path, calibration_bytes: int
 ) -> tuple[Any, WeightsSource]:
     path = stand_in_path(constructor.__name__, kwargs, cache)
     model = constructor(**{**kwargs, "weights": None})
@@ -164,7 +166,7 @@ def _stand_in(
     else:
         seed = int(path.stem.split("-")[1].split(".")[0], 16) % (2**32)
         initialise(model, seed)
-        calibrate_batchnorm(model, preprocess_for(constructor))
+        calibrate_batchnorm(model, preprocess_for(constructor), calibration_bytes)
         _save_atomically(model, path)
     return model, WeightsSource("stand-in", constructor.__name__, os.fspath(path), STAND_IN_NOTE)
 
@@ -230,7 +232,8 @@ def preprocess_for(constructor: Callable[..., Any]) -> Callable[[np.ndarray], np
     return preprocess
 
 
-def calibrate_batchnorm(model: Any, preprocess: Callable[[np.ndarray], np.ndarray]) -> None:
+def calibrate_batchnorm(model: Any, preprocess: Callable[[np.ndarray], np.ndarray],
+                        calibration_bytes: int = CALIBRATION_BYTES) -> None:
     """Set every BatchNorm layer's moving statistics to those of synthetic images.
 
     A forward pass in training mode with momentum 0 makes each layer's moving mean and variance
@@ -247,7 +250,7 @@ def calibrate_batchnorm(model: Any, preprocess: Callable[[np.ndarray], np.ndarra
     for layer in batchnorms:
         layer.momentum = 0.0
     images = preprocess(calibration_images(model))
-    size = calibration_batch(model)
+    size = calibration_batch(model, calibration_bytes)
     try:
         if size >= len(images):
             model(images, training=True)
@@ -270,15 +273,15 @@ def calibrate_batchnorm(model: Any, preprocess: Callable[[np.ndarray], np.ndarra
             layer.momentum = momentum
 
 
-def calibration_batch(model: Any) -> int:
+def calibration_batch(model: Any, calibration_bytes: int = CALIBRATION_BYTES) -> int:
     """How many calibration images one forward pass of ``model`` may take: all of them, unless
-    the layers' outputs for them would pass ``_CALIBRATION_BYTES``."""
+    the layers' outputs for them would pass ``calibration_bytes``."""
     per_image = 0
     for layer in _all_layers(model):
         shape = getattr(getattr(layer, "output", None), "shape", None)
         if shape is not None and all(isinstance(dim, int) for dim in shape[1:]):
             per_image += 4 * int(np.prod(shape[1:]))
-    return max(1, min(_CALIBRATION_IMAGES, _CALIBRATION_BYTES // max(per_image, 1)))
+    return max(1, min(_CALIBRATION_IMAGES, calibration_bytes // max(per_image, 1)))
 
 
 def _all_layers(model: Any) -> list[Any]:

@@ -112,17 +112,19 @@ _SOURCE_BASES = 2  # the source is untrusted: what it makes the grader build out
 _SOURCE_SIDE = 331  # the largest usual size (NASNetLarge); InceptionV3's and Xception's 299 are within
 
 
-def bases_built(program: Program) -> tuple[tuple[str, tuple[int, int, int]], ...]:
-    """The ``keras.applications`` bases the source builds with ImageNet weights, without their top,
-    at an input shape written in it (``input_shape=(224, 224, 3)``, or through module constants):
-    at most two, each side at most 331."""
+def bases_built(program: Program) -> tuple[tuple[str, tuple[int, int, int], bool], ...]:
+    """The ``keras.applications`` bases the source builds with ImageNet weights, at an input shape
+    written in it (``input_shape=(224, 224, 3)``, or through module constants), with or without
+    their top (a top keeps ImageNet's 1,000 classes): at most two, each side at most 331."""
     found = []
     for fact in scan(program).of("application"):
         shape, details = fact.details.get("input_shape"), fact.details
-        if (details.get("weights", "imagenet") == "imagenet" and details.get("include_top") is False
+        include_top = details.get("include_top", True)
+        if (details.get("weights", "imagenet") == "imagenet" and include_top in (True, False)
+                and details.get("classes", 1000) == 1000
                 and isinstance(shape, tuple) and len(shape) == 3 and all(isinstance(v, int) for v in shape)
                 and shape[2] == 3 and 32 <= min(shape[:2]) and max(shape[:2]) <= _SOURCE_SIDE):
-            found.append((fact.name, shape))
+            found.append((fact.name, shape, include_top))
     return tuple(dict.fromkeys(found))[:_SOURCE_BASES]
 
 

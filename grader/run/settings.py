@@ -24,9 +24,9 @@ class RunSettings:
     save_models: bool = True
     work_root: Path | None = None  # where scratch folders are made (default: the system temp)
     extra_env: dict[str, str] = field(default_factory=dict)
-    # The lab's pretrained base and input size: its stand-in weights are made before any run, as the
+    # The lab's pretrained base, input size and top: its stand-in weights are made before any run, as the
     # sandbox cannot keep what a run builds. MobileNetV2's usual sizes are always made.
-    base: tuple[str, tuple[int, int, int]] | None = None
+    base: tuple[str, tuple[int, int, int], bool] | None = None  # with include_top
 
     def run_limits(self) -> Limits:
         """The limits of a run: those given, or the defaults with the budget's memory (a rubric's
