@@ -243,7 +243,9 @@ def _budget(table: Any, where: Where) -> RunBudget:
     defaults = RunBudget()
     values = {key: typed(table, key, type(getattr(defaults, key)), here, getattr(defaults, key)) for key in keys}
     for key, value in values.items():
-        if value <= 0:
+        if key == "step_images" and value < 0:  # 0: whole batches whatever the base
+            raise here.at(key).fail("must be 0 or more", value)
+        if key != "step_images" and value <= 0:
             raise here.at(key).fail("must be positive", value)
     return RunBudget(**values)
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import functools
 import inspect
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from grader.harness import applications
+from grader.harness import applications, batches
 from grader.harness.trace import Trace
 from grader.shared.budget import HarnessConfig
 from grader.shared.describe import (STATISTICS, describe_loss, describe_metrics, describe_model, describe_optimizer,
@@ -187,8 +188,12 @@ def _fit(original: Any, recorder: Recorder) -> Any:
         recorder.fits += 1
         phase = recorder.fits
         _build_before_training(self, arguments.get("x"))  # so the record shows the weights fit will train
+        bases = _bases_in(self)
+        cap = batches.plan(bases, {id(b): applications.BASES[id(b)]["architecture"] for b in bases},
+                           recorder.config.budget.step_images)
         recorder.trace.emit("fit_start", phase=phase, model_id=id(self), requested=requested,
-                            budget={key: jsonable(arguments.get(key)) for key in requested},
+                            budget={**{key: jsonable(arguments.get(key)) for key in requested},
+                                    **({"batch_cap": cap[0]} if cap else {})},
                             model=_described(self),
                             data=describe_data(arguments.get("x"), arguments.get("y")),
                             has_validation=arguments.get("validation_data") is not None
@@ -196,13 +201,16 @@ def _fit(original: Any, recorder: Recorder) -> Any:
         batch_losses: list[float] = []
         arguments["callbacks"] = [*(arguments.get("callbacks") or []), _batch_logger(batch_losses)]
         before = _weights(self)
-        for base in _bases_in(self):
+        for base in bases:
             probe = applications.BASES[id(base)]["probe"]
             if probe is not None:
                 probe.reset()
         applications.InputProbe.recording = recorder.in_fit = True
         try:
-            history = original(*call.args, **call.kwargs)
+            with batches.capped(arguments, cap[0]) if cap else nullcontext() as how:
+                if cap and how:
+                    recorder.trace.accommodate(cap[1])
+                history = original(*call.args, **call.kwargs)
         finally:
             applications.InputProbe.recording = recorder.in_fit = False
         recorder.trace.emit("fit", phase=phase, model_id=id(self), requested=requested,
