@@ -24,8 +24,8 @@ def test_the_cost_of_a_step_grows_with_the_pixels_and_is_unknown_for_bases_not_m
 
 
 def test_only_a_base_much_costlier_than_the_lab_s_is_capped_and_never_below_the_minimum() -> None:
-    assert batch_cap(1.0, 32) is None and batch_cap(2.0, 32) is None  # MobileNetV2 at 224: whole batches
-    assert batch_cap(4.0, 32) == 8
+    assert batch_cap(1.0, 32) is None and batch_cap(4.5, 32) is None  # MobileNetV2 at 224, EfficientNetB0
+    assert batch_cap(5.5, 64) == 11 and batch_cap(6.0, 32) == 8
     assert batch_cap(400.0, 32) == MIN_BATCH
     assert batch_cap(8.0, 0) is None  # the rubric asked for whole batches
     assert batch_cap(None, 32) is None
