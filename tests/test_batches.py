@@ -34,9 +34,9 @@ def test_only_a_base_much_costlier_than_the_lab_s_is_capped_and_never_below_the_
 def test_the_plan_names_the_costliest_base_and_says_why() -> None:
     small, big = _Base(160), _Base(224)
     architectures = {id(small): "MobileNetV2", id(big): "VGG16"}
-    cap, why = plan([small, big], architectures, 32)
-    assert cap == batch_cap(step_cost("VGG16", 224, 224), 32)
-    assert why.startswith("VGG16 at 224x224 costs about") and f"at most {cap} images" in why
+    cap = plan([small, big], architectures, 32)
+    assert cap.images == batch_cap(step_cost("VGG16", 224, 224), 32)
+    assert cap.reason.startswith("VGG16 at 224x224 costs about") and f"at most {cap.images} images" in cap.reason
     assert plan([small], architectures, 32) is None
     assert plan([_Base(224)], {}, 32) is None  # not a base the harness built
 

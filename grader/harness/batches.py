@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -74,8 +75,16 @@ def _first(cap: int) -> Callable[..., Any]:
     return first
 
 
-def plan(bases: list[Any], architectures: dict[int, str], step_images: int) -> tuple[int, str] | None:
-    """The cap for a fit of a model holding ``bases`` and why, or None when whole batches fit."""
+@dataclass(frozen=True)
+class BatchCap:
+    """At most ``images`` images a training step, and why (for the report)."""
+
+    images: int
+    reason: str
+
+
+def plan(bases: list[Any], architectures: dict[int, str], step_images: int) -> BatchCap | None:
+    """The cap for a fit of a model holding ``bases``, or None when whole batches fit."""
     found = costliest(bases, architectures)
     if found is None:
         return None
@@ -83,6 +92,6 @@ def plan(bases: list[Any], architectures: dict[int, str], step_images: int) -> t
     cap = batch_cap(cost, step_images)
     if cap is None:
         return None
-    return cap, (f"{name} at {height}x{width} costs about {cost:.1f} times the lab's MobileNetV2 at 160x160 "
-                 f"a step: each training step took at most {cap} images of its batch (the budget's "
-                 f"step_images = {step_images}); validation read whole batches")
+    return BatchCap(cap, f"{name} at {height}x{width} costs about {cost:.1f} times the lab's MobileNetV2 at "
+                         f"160x160 a step: each training step took at most {cap} images of its batch (the "
+                         f"budget's step_images = {step_images}); validation read whole batches")

@@ -193,7 +193,7 @@ def _fit(original: Any, recorder: Recorder) -> Any:
                            recorder.config.budget.step_images)
         recorder.trace.emit("fit_start", phase=phase, model_id=id(self), requested=requested,
                             budget={**{key: jsonable(arguments.get(key)) for key in requested},
-                                    **({"batch_cap": cap[0]} if cap else {})},
+                                    **({"batch_cap": cap.images} if cap else {})},
                             model=_described(self),
                             data=describe_data(arguments.get("x"), arguments.get("y")),
                             has_validation=arguments.get("validation_data") is not None
@@ -207,9 +207,11 @@ def _fit(original: Any, recorder: Recorder) -> Any:
                 probe.reset()
         applications.InputProbe.recording = recorder.in_fit = True
         try:
-            with batches.capped(arguments, cap[0]) if cap else nullcontext() as how:
-                if cap and how:
-                    recorder.trace.accommodate(cap[1])
+            with batches.capped(arguments, cap.images) if cap else nullcontext() as how:
+                if cap:  # a Python generator's batches are not cut: the trace says so
+                    recorder.trace.accommodate(cap.reason if how else cap.reason.split(":")[0] + ", but fit's "
+                                               f"data ({type(arguments.get('x')).__name__}) cannot be cut: "
+                                               "whole batches")
                 history = original(*call.args, **call.kwargs)
         finally:
             applications.InputProbe.recording = recorder.in_fit = False
