@@ -30,6 +30,7 @@ from grader.run.scratch import fill_scratch, keep_outputs, make_work_folder
 from grader.run.settings import RunSettings
 from grader.run.trace import locate_events, read_trace
 from grader.shared.budget import HarnessConfig
+from grader.shared.cost import step_cost, time_factor
 from grader.shared.layout import NOTEBOOK_HOMES, Scratch
 from grader.static import scan
 
@@ -131,6 +132,7 @@ def bases_built(program: Program) -> tuple[tuple[str, tuple[int, int, int], bool
 def _run_in(work: Path, program: Program, settings: RunSettings, isolation: Isolation, keep: Path | None,
             files: tuple[Path, ...] | None) -> RunResult:
     scratch, control, logs = Scratch(work / "scratch"), work / "control", work / "logs"
+    settings, notes = _time_for_bases(settings, program)
     script = fill_scratch(scratch, program, files)
     control.mkdir()
     key = secrets.token_bytes(32)  # signs the trace; only the harness (and this process) know it
@@ -155,11 +157,28 @@ def _run_in(work: Path, program: Program, settings: RunSettings, isolation: Isol
     outcome = run_child(command, scratch.root, env, settings.run_limits(), settings.budget.timeout_seconds, logs,
                         pass_fds=(config.key_fd,))
     result = _result(outcome, scratch, program, isolation, key)
+    result = replace(result, accommodations=result.accommodations + tuple(notes))
     if inspector is not None:
         result = confirm(result, scratch.artifacts, inspector)
     if keep is None:
         return replace(result, artifacts=())
     return replace(result, artifacts=keep_outputs(scratch, logs, keep))
+
+
+def _time_for_bases(settings: RunSettings, program: Program) -> tuple[RunSettings, list[str]]:
+    """More wall time for a run whose base's step, cut to the fewest images, still costs many of
+    the lab's (``grader.shared.cost.time_factor``), and the note that says so."""
+    bases = ((settings.base,) if settings.base else ()) + bases_built(program)
+    budget = settings.budget
+    factors = [(time_factor(step_cost(name, shape[0], shape[1]), budget.step_images), name, shape)
+               for name, shape, _ in bases]
+    factor, name, shape = max(factors, default=(1.0, "", ()))
+    if factor <= 1.0:
+        return settings, []
+    seconds = round(budget.timeout_seconds * factor)
+    return replace(settings, budget=replace(budget, timeout_seconds=float(seconds))), [
+        f"{name} at {shape[0]}x{shape[1]} trains slowly even on part of each batch: the run was given "
+        f"{seconds} s instead of {budget.timeout_seconds:g} s"]
 
 
 def _notebook_home_notes(program: Program, isolation: Isolation) -> list[str]:

@@ -28,6 +28,7 @@ STEP_COST = {
 }
 
 MIN_BATCH = 8  # fewer images a step and the head's updates are too noisy to show it learns
+_STEP_TIME = 4.0  # a capped step may cost this many of the lab's steps in the budget's wall time
 _SLACK = 5.0  # up to this much costlier (MobileNetV2 at 224, EfficientNetB0): whole batches
 
 
@@ -47,3 +48,12 @@ def batch_cap(cost: float | None, step_images: int) -> int | None:
     if cost is None or step_images <= 0 or cost <= _SLACK:
         return None
     return max(MIN_BATCH, math.floor(step_images / cost))
+
+
+def time_factor(cost: float | None, step_images: int) -> float:
+    """How many times the budget's wall time a run of a base of ``cost`` gets: 1, unless even its
+    capped step costs more than 4 of the lab's (ConvNeXtTiny's: 19 of them)."""
+    cap = batch_cap(cost, step_images)
+    if cost is None or cap is None:
+        return 1.0
+    return max(1.0, cost * cap / step_images / _STEP_TIME)
