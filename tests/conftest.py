@@ -4,7 +4,8 @@ a live corpus that runs a submission at most once per session (two at a time).
 Test tiers: checks, diagnosis and scoring are tested on *recorded* evidence (each fixture's run,
 saved as JSON under ``fixtures/evidence/``; the static facts are read again from the source), in
 milliseconds. Tests marked ``slow`` run code in the sandbox: a handful prove that live runs still
-match their recordings. ``pytest --update-traces`` re-records every fixture (a few minutes).
+match their recordings. ``pytest --update-traces`` re-records every fixture (about 40 minutes on two cores;
+``--update-base-traces`` only the base matrix's).
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ FIXTURES = Path(__file__).parent / "fixtures"
 SUBMISSIONS = FIXTURES / "submissions"
 REAL_WORLD = FIXTURES / "real_world"  # written the ways real students write the lab (Colab, Kaggle, ...)
 LABS = FIXTURES / "labs"  # per shipped lab other than the first: its reference and its mutants
+BASES = FIXTURES / "bases"  # the lab on each base of the matrix, and its mutant (fixtures/bases/write.py)
 RECORDINGS = FIXTURES / "evidence"
 # Each corpus of fixture submissions and where its recordings live.
 SHIPPED_LABS = ("tf_tutorial", "flowers")  # rubrics/<lab>.toml, reference/<lab>/, fixtures/labs/<lab>/
 CORPORA = {SUBMISSIONS: RECORDINGS, REAL_WORLD: RECORDINGS / "real_world",
-           **{LABS / lab: RECORDINGS / "labs" / lab for lab in SHIPPED_LABS}}
+           BASES: RECORDINGS / "bases", **{LABS / lab: RECORDINGS / "labs" / lab for lab in SHIPPED_LABS}}
 REPOSITORY = Path(__file__).parent.parent
 
 
@@ -35,6 +37,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-goldens", action="store_true", help="rewrite golden files from current output")
     parser.addoption("--update-traces", action="store_true",
                      help="re-run every fixture submission and rewrite its recorded evidence")
+    parser.addoption("--update-base-traces", action="store_true",
+                     help="only those of the base matrix (fixtures/bases), which take longest")
 
 
 @pytest.fixture(scope="session")
@@ -58,7 +62,7 @@ def code_file(name: str, corpus: Path = SUBMISSIONS) -> Path:
 
 
 def fixture_names(corpus: Path = SUBMISSIONS) -> list[str]:
-    return sorted(p.name for p in corpus.iterdir() if p.is_dir())
+    return sorted(p.name for p in corpus.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
 
 
 def live_settings(rubric):  # noqa: ANN001, ANN201
@@ -164,8 +168,11 @@ def lab_rubric(lab: str):  # noqa: ANN201
 
 @pytest.fixture(scope="session")
 def recordings_made(request: pytest.FixtureRequest) -> bool:
-    if request.config.getoption("--update-traces"):
-        record(request.getfixturevalue("live"), {SUBMISSIONS: RECORDINGS, REAL_WORLD: CORPORA[REAL_WORLD]})
+    if request.config.getoption("--update-base-traces") and not request.config.getoption("--update-traces"):
+        record(request.getfixturevalue("live"), {BASES: CORPORA[BASES]})
+    elif request.config.getoption("--update-traces"):
+        record(request.getfixturevalue("live"), {SUBMISSIONS: RECORDINGS, REAL_WORLD: CORPORA[REAL_WORLD],
+                                                 BASES: CORPORA[BASES]})
         for lab in SHIPPED_LABS:
             corpus = LiveCorpus(lab_rubric(lab))
             record(corpus, {LABS / lab: CORPORA[LABS / lab]})
@@ -181,3 +188,8 @@ def recorded(recordings_made: bool) -> Recorded:
 @pytest.fixture(scope="session")
 def recorded_real_world(recordings_made: bool) -> Recorded:
     return Recorded(REAL_WORLD)
+
+
+@pytest.fixture(scope="session")
+def recorded_bases(recordings_made: bool) -> Recorded:
+    return Recorded(BASES)
