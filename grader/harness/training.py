@@ -2,19 +2,21 @@
 
 Each ``fit`` keeps the student's phase structure (``initial_epoch``) but runs at most
 ``epochs`` epochs of at most ``steps_per_epoch`` steps; the trace gets its arguments, history,
-which layers' weights changed, and statistics of the tensors that entered the base model.
+which layers' weights changed, statistics of the tensors that entered the base model, and where
+its time went (``harness.clock``).
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from grader.harness import applications
+from grader.harness import applications, clock, generators
 from grader.harness.trace import Trace
 from grader.shared.budget import HarnessConfig
 from grader.shared.describe import (STATISTICS, describe_loss, describe_metrics, describe_model, describe_optimizer,
@@ -32,20 +34,22 @@ class Recorder:
         self.fits = 0
         self.in_fit = False  # fit runs evaluate itself for validation: that is not the student's call
 
-    def save(self, model: Any, label: str) -> dict[str, str] | None:
-        """Save ``model`` as ``.keras`` in the artifacts folder; return its file name and SHA-256
-        (the signed trace binds the file, so a model swapped afterwards is noticed), or None."""
+    def save(self, model: Any, label: str) -> dict[str, Any] | None:
+        """Save ``model`` as ``.keras`` in the artifacts folder; return its file name, SHA-256
+        (the signed trace binds the file, so a model swapped afterwards is noticed) and the seconds
+        saving took, or None."""
         if not self.config.save_models:
             return None
         self.saved += 1
         path = Scratch(Path(self.config.workdir)).artifacts / saved_model_name(self.saved, label)
+        started = time.perf_counter()
         try:
             model.save(path)
             digest = file_digest(path)
         except Exception as error:  # noqa: BLE001 - e.g. an unserialisable custom layer
             self.trace.emit("artifact_error", label=label, error=f"{type(error).__name__}: {error}"[:500])
             return None
-        return {"file": path.name, "sha256": digest}
+        return {"file": path.name, "sha256": digest, "seconds": round(time.perf_counter() - started, 3)}
 
 
 def weight_changes(before: dict[str, list[tuple[str, np.ndarray]]], model: Any) -> dict[str, Any]:
@@ -128,10 +132,11 @@ def _probe_summaries(model: Any) -> dict[str, Any]:
 
 
 def install(recorder: Recorder) -> Recorder:
-    """Wrap ``keras.Model``'s compile, fit, evaluate and predict (and Keras 2's *_generator);
-    return the recorder, which counts the fits."""
+    """Wrap ``keras.Model``'s compile, fit, evaluate and predict (and Keras 2's *_generator) and time a
+    generator's batches; return the recorder, which counts the fits."""
     import keras
 
+    generators.install()
     model_class = keras.Model
     originals = {name: getattr(model_class, name) for name in ("compile", "fit", "evaluate", "predict")}
     model_class.compile = _compile(originals["compile"], recorder)
@@ -178,6 +183,7 @@ def _fit(original: Any, recorder: Recorder) -> Any:
 
     @functools.wraps(original)
     def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
+        entered = time.perf_counter()
         call = signature.bind(self, *args, **kwargs)
         call.apply_defaults()
         arguments = call.arguments
@@ -194,24 +200,30 @@ def _fit(original: Any, recorder: Recorder) -> Any:
                             has_validation=arguments.get("validation_data") is not None
                             or bool(arguments.get("validation_split")))
         batch_losses: list[float] = []
-        arguments["callbacks"] = [*(arguments.get("callbacks") or []), _batch_logger(batch_losses)]
+        timing = clock.PhaseClock(entered)
+        arguments["callbacks"] = [*(arguments.get("callbacks") or []), _batch_logger(batch_losses), timing.callback()]
         before = _weights(self)
         for base in _bases_in(self):
             probe = applications.BASES[id(base)]["probe"]
             if probe is not None:
                 probe.reset()
+        timing.prepared()
         applications.InputProbe.recording = recorder.in_fit = True
         try:
             history = original(*call.args, **call.kwargs)
         finally:
             applications.InputProbe.recording = recorder.in_fit = False
+        trained = time.perf_counter()
+        changes, statistics = weight_changes(before, self), _probe_summaries(self)
+        compared = time.perf_counter() - trained
+        artifact = recorder.save(self, f"fit{phase}")
         recorder.trace.emit("fit", phase=phase, model_id=id(self), requested=requested,
                             epochs_run=list(getattr(history, "epoch", [])),
                             history={k: [jsonable(v) for v in values] for k, values in getattr(history, "history", {}).items()},
                             batch_losses=batch_losses,
-                            weights=weight_changes(before, self), input_statistics=_probe_summaries(self),
+                            weights=changes, input_statistics=statistics,
                             optimizer=describe_optimizer(self.optimizer) if self.optimizer is not None else None,
-                            artifact=recorder.save(self, f"fit{phase}"))
+                            artifact=artifact, seconds=timing.seconds(trained, compared, artifact["seconds"] if artifact else 0.0))
         if history is not None and isinstance(getattr(history, "history", None), dict):
             history.history = AliasingHistory(history.history, recorder.trace)
         return history
