@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import time
+import types
 from pathlib import Path
 from typing import Any
 
@@ -142,11 +143,46 @@ def install(recorder: Recorder) -> Recorder:
     model_class.compile = _compile(originals["compile"], recorder)
     model_class.fit = _fit(originals["fit"], recorder)
     model_class.evaluate = _bounded(originals["evaluate"], recorder, "evaluate")
+    _build_before_tracing()
     model_class.predict = _bounded(originals["predict"], recorder, "predict")
     for legacy, modern in (("fit_generator", "fit"), ("evaluate_generator", "evaluate"),
                            ("predict_generator", "predict")):
         setattr(model_class, legacy, _legacy_alias(legacy, modern, recorder))
     return recorder
+
+
+def _build_before_tracing() -> None:
+    """Create the optimizer's, the metrics' and the loss's variables before ``fit`` traces its
+    step, from the shapes of its data (no batch is read), as Keras does under a distribution
+    strategy. Without one Keras creates them while tracing, and a function that creates variables
+    is traced twice: the second tracing of a fine-tuning step is its slowest part."""
+    from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
+
+    original = TensorFlowTrainer._maybe_symbolic_build
+
+    @functools.wraps(original)
+    def maybe_symbolic_build(self: Any, iterator: Any = None, data_batch: Any = None) -> Any:
+        spec = getattr(getattr(iterator, "_distributed_dataset", None), "element_spec", None)
+        if self._distribute_strategy is not None or data_batch is not None or spec is None:
+            return original(self, iterator=iterator, data_batch=data_batch)
+        try:
+            self._symbolic_build(data_batch=_symbolic_batch(spec))
+        except Exception:  # noqa: BLE001 - then Keras builds them while tracing, as it would have
+            pass
+        return None
+
+    TensorFlowTrainer._maybe_symbolic_build = maybe_symbolic_build
+
+
+def _symbolic_batch(spec: Any) -> Any:
+    """A batch of tf.data's element spec as Keras's symbolic build reads it (shapes and dtypes)."""
+    import tensorflow as tf
+
+    def shaped(leaf: Any) -> Any:
+        return types.SimpleNamespace(shape=tuple(leaf.shape), dtype=leaf.dtype.name)
+
+    batch = tf.nest.map_structure(shaped, spec)
+    return tuple(batch) if isinstance(batch, list) else batch
 
 
 def _legacy_alias(legacy: str, modern: str, recorder: Recorder) -> Any:
