@@ -3,7 +3,8 @@
 Each ``fit`` keeps the student's phase structure (``initial_epoch``) but runs at most
 ``epochs`` epochs of at most ``steps_per_epoch`` steps; the trace gets its arguments, history,
 which layers' weights changed, statistics of the tensors that entered the base model, and where
-its time went (``harness.clock``).
+its time went (``harness.clock``). Evaluation runs eagerly (its few budgeted batches cost less
+than tracing); training stays traced.
 """
 
 from __future__ import annotations
@@ -133,8 +134,8 @@ def _probe_summaries(model: Any) -> dict[str, Any]:
 
 
 def install(recorder: Recorder) -> Recorder:
-    """Wrap ``keras.Model``'s compile, fit, evaluate and predict (and Keras 2's *_generator) and time a
-    generator's batches; return the recorder, which counts the fits."""
+    """Wrap ``keras.Model``'s compile, fit, evaluate and predict (and Keras 2's *_generator),
+    run evaluation eagerly and time a generator's batches; return the recorder, which counts the fits."""
     import keras
 
     generators.install()
@@ -143,12 +144,31 @@ def install(recorder: Recorder) -> Recorder:
     model_class.compile = _compile(originals["compile"], recorder)
     model_class.fit = _fit(originals["fit"], recorder)
     model_class.evaluate = _bounded(originals["evaluate"], recorder, "evaluate")
+    model_class.make_test_function = _eager_test_function(model_class.make_test_function)
     _build_before_tracing()
     model_class.predict = _bounded(originals["predict"], recorder, "predict")
     for legacy, modern in (("fit_generator", "fit"), ("evaluate_generator", "evaluate"),
                            ("predict_generator", "predict")):
         setattr(model_class, legacy, _legacy_alias(legacy, modern, recorder))
     return recorder
+
+
+def _eager_test_function(original: Any) -> Any:
+    """Evaluation (``fit``'s validation, ``evaluate``) runs eagerly: the budget allows it a few
+    batches (``eval_steps``), and running those is cheaper than tracing the function that would
+    run them (bench/grade_speed.py; training steps stay traced, where tracing is the cheaper)."""
+
+    @functools.wraps(original)
+    def make_test_function(self: Any, force: bool = False) -> Any:
+        if getattr(self, "test_function", None) is not None and not force:
+            return self.test_function
+        traced, self.run_eagerly = self.run_eagerly, True
+        try:
+            return original(self, force)
+        finally:
+            self.run_eagerly = traced
+
+    return make_test_function
 
 
 def _build_before_tracing() -> None:
