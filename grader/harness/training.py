@@ -44,10 +44,14 @@ class Recorder:
             return None
         self.saved += 1
         path = Scratch(Path(self.config.workdir)).artifacts / saved_model_name(self.saved, label)
+        # Written under a name the inspector does not read, then renamed: a file under its own
+        # name is whole, so the inspector may load the newest while the run goes on.
+        partial = path.with_name(f".partial-{path.name}")
         started = time.perf_counter()
         try:
-            model.save(path)
-            digest = file_digest(path)
+            model.save(partial)
+            digest = file_digest(partial)
+            partial.replace(path)
         except Exception as error:  # noqa: BLE001 - e.g. an unserialisable custom layer
             self.trace.emit("artifact_error", label=label, error=f"{type(error).__name__}: {error}"[:500])
             return None
