@@ -159,6 +159,7 @@ def _print_fit(seconds: dict[str, Any], phase_seconds: float) -> None:
     rows = [("before: the script, compile's record", max(phase_seconds - measured, 0.0), ""),
             ("harness: budget, model described, weights", seconds.get("prepare", 0.0), ""),
             ("setup (data adapter, variables, callbacks)", seconds.get("setup", 0.0), ""),
+            ("the epoch's iterator, before its first step", seconds.get("first_batch_wait", 0.0), ""),
             ("tracing (first step beyond a typical one)", seconds.get("tracing", 0.0), ""),
             (f"{steps} steps", seconds.get("steps", 0.0) - seconds.get("tracing", 0.0), f"{typical:.3f} s a step"),
             (f"validation, {seconds.get('validation_batches', 0)} batches", seconds.get("validation", 0.0),

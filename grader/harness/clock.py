@@ -41,6 +41,7 @@ class PhaseClock:
         self.steps: list[float] = []
         self.validation: list[float] = []  # each validation's seconds, from the epoch's last step
         self.validation_batches: list[float] = []
+        self.first_batch: float | None = None  # when the first training batch began
         self._batch_started = self._batch_ended = 0.0
         GeneratorClock.reset()
 
@@ -59,6 +60,7 @@ class PhaseClock:
 
             def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
                 clock._batch_started = time.perf_counter()
+                clock.first_batch = clock.first_batch or clock._batch_started
 
             def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
                 clock._batch_ended = time.perf_counter()
@@ -96,7 +98,10 @@ class PhaseClock:
             "tracing": _first_minus_typical(self.steps),
             "validation": validation, "validation_batches": len(self.validation_batches),
             "validation_tracing": _first_minus_typical(self.validation_batches),
-            "epoch_ends": max(finished - began - steps - validation, 0.0),  # history, metrics, callbacks
+            # From the start of training to its first batch: the epoch's iterator made.
+            "first_batch_wait": (self.first_batch or began) - began,
+            # The rest: the epochs' ends (history, metrics, callbacks), the iterators let go.
+            "epoch_ends": max(finished - (self.first_batch or began) - steps - validation, 0.0),
             "after": ended - finished,
             "generator": GeneratorClock.seconds, "generator_batches": GeneratorClock.batches,
             "weights_compared": compared, "save": save,
