@@ -170,8 +170,8 @@ def _print_fit(seconds: dict[str, Any], phase_seconds: float) -> None:
     for label, value, note in rows:
         print(f"      {label:<42}{value:6.2f} s  {note}".rstrip())
     if seconds.get("generator_batches"):
-        print(f"      {'(a generator made ' + str(seconds['generator_batches']) + ' batches in':<42}"
-              f"{seconds['generator']:6.2f} s  its own thread, overlapping the steps)")
+        print(f"      {'(of the setup: ' + str(seconds['generator_batches']) + ' generator batches':<42}"
+              f"{seconds['generator']:6.2f} s  read to learn their shapes)")
 
 
 def pipelines(rounds: int) -> None:

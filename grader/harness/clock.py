@@ -2,9 +2,10 @@
 
 Keras's callbacks bracket each training batch and, during ``fit``'s validation, each
 validation batch. The first batch of a phase also traces its function (the first batch minus
-a typical one is that cost, an estimate). A Python generator's batches (a ``PyDataset``, such as
-``ImageDataGenerator``'s iterators) are timed where Keras reads them (``harness.generators``); a
-tf.data pipeline runs inside the traced step, so its waits are part of the steps' time.
+a typical one is that cost, an estimate). Keras runs every pipeline (tf.data, a ``PyDataset``
+such as ``ImageDataGenerator``'s iterators, arrays) as tf.data inside the traced step, so its
+waits are part of the steps' time; the batches Keras reads from a generator only to learn their
+shapes are timed apart (``harness.generators``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 
 class GeneratorClock:
-    """Seconds a Python generator spent making batches, and how many it made, since ``reset``."""
+    """Seconds Keras spent reading a generator's batches to learn their shapes, and how many, since ``reset``."""
 
     seconds = 0.0
     batches = 0
