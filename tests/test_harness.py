@@ -121,6 +121,7 @@ class LiveRuns:
             "read_others": (FIXTURES / "hostile" / "read_others" / "transfer.py", RunSettings(budget=budget), None),
             "notebook_homes": (RUNS / "notebook_homes.py", RunSettings(budget=budget), None),
             "dataset_downloads": (RUNS / "dataset_downloads.py", RunSettings(budget=budget), None),
+            "generator_reads": (RUNS / "generator_reads.py", RunSettings(budget=budget), None),
         }
         self._pool = ThreadPoolExecutor(max_workers=2)
         self._futures = {name: self._pool.submit(run_submission, code, settings, None, files)
@@ -152,6 +153,23 @@ def test_the_flower_photos_and_tfds_cats_vs_dogs_are_served_with_their_real_coun
     assert printed["PETS"] == "['cat', 'dog'] 23262 23262"  # PetImages' 25,000 less the 1,738 tfds skips
     served = " ".join(event.get("what", "") + str(event) for event in result.events("accommodation"))
     assert "flower_photos" in served and "tf_flowers" in served
+
+
+@pytest.mark.slow
+def test_a_generator_is_read_once_to_learn_its_shapes_and_each_fit_says_what_it_ran(runs) -> None:  # noqa: ANN001
+    result = runs["generator_reads"]
+    assert result.status is RunStatus.COMPLETED, result.reason
+    # Each fit traces its step once (its variables are made first, not while tracing: Keras alone
+    # traces twice), and validation runs eagerly: its step runs in Python for each of its batches.
+    assert "TRAIN_STEP_TRACED 2" in result.stdout_tail
+    assert "TEST_STEP_CALLS 4" in result.stdout_tail
+    # Keras reads a generator's first batches at each fit to learn their shapes; the harness once:
+    # the validation's first batch is read for that, then once by each fit's validation.
+    assert "FIRST_VALIDATION_BATCH_READS 3" in result.stdout_tail
+    fits = result.events("fit")
+    assert [(fit["seconds"]["step_count"], fit["seconds"]["validation_batches"]) for fit in fits] == [(20, 2), (4, 2)]
+    # Read to learn their shapes: two of the training set's, two of the validation's, then none.
+    assert [fit["seconds"]["generator_batches"] for fit in fits] == [4, 0]
 
 
 @pytest.mark.slow

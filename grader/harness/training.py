@@ -2,20 +2,24 @@
 
 Each ``fit`` keeps the student's phase structure (``initial_epoch``) but runs at most
 ``epochs`` epochs of at most ``steps_per_epoch`` steps; the trace gets its arguments, history,
-which layers' weights changed, and statistics of the tensors that entered the base model.
+which layers' weights changed, statistics of the tensors that entered the base model, and where
+its time went (``harness.clock``). Evaluation runs eagerly (its few budgeted batches cost less
+than tracing); training stays traced.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import time
+import types
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from grader.harness import applications, batches
+from grader.harness import applications, batches, clock, generators
 from grader.harness.trace import Trace
 from grader.shared.budget import HarnessConfig
 from grader.shared.describe import (STATISTICS, describe_loss, describe_metrics, describe_model, describe_optimizer,
@@ -33,20 +37,26 @@ class Recorder:
         self.fits = 0
         self.in_fit = False  # fit runs evaluate itself for validation: that is not the student's call
 
-    def save(self, model: Any, label: str) -> dict[str, str] | None:
-        """Save ``model`` as ``.keras`` in the artifacts folder; return its file name and SHA-256
-        (the signed trace binds the file, so a model swapped afterwards is noticed), or None."""
+    def save(self, model: Any, label: str) -> dict[str, Any] | None:
+        """Save ``model`` as ``.keras`` in the artifacts folder; return its file name, SHA-256
+        (the signed trace binds the file, so a model swapped afterwards is noticed) and the seconds
+        saving took, or None."""
         if not self.config.save_models:
             return None
         self.saved += 1
         path = Scratch(Path(self.config.workdir)).artifacts / saved_model_name(self.saved, label)
+        # Written under a name the inspector does not read, then renamed: a file under its own
+        # name is whole, so the inspector may load the newest while the run goes on.
+        partial = path.with_name(f".partial-{path.name}")
+        started = time.perf_counter()
         try:
-            model.save(path)
-            digest = file_digest(path)
+            model.save(partial)
+            digest = file_digest(partial)
+            partial.replace(path)
         except Exception as error:  # noqa: BLE001 - e.g. an unserialisable custom layer
             self.trace.emit("artifact_error", label=label, error=f"{type(error).__name__}: {error}"[:500])
             return None
-        return {"file": path.name, "sha256": digest}
+        return {"file": path.name, "sha256": digest, "seconds": round(time.perf_counter() - started, 3)}
 
 
 def weight_changes(before: dict[str, list[tuple[str, np.ndarray]]], model: Any) -> dict[str, Any]:
@@ -129,20 +139,75 @@ def _probe_summaries(model: Any) -> dict[str, Any]:
 
 
 def install(recorder: Recorder) -> Recorder:
-    """Wrap ``keras.Model``'s compile, fit, evaluate and predict (and Keras 2's *_generator);
-    return the recorder, which counts the fits."""
+    """Wrap ``keras.Model``'s compile, fit, evaluate and predict (and Keras 2's *_generator),
+    run evaluation eagerly and time a generator's batches; return the recorder, which counts the fits."""
     import keras
 
+    generators.install()
     model_class = keras.Model
     originals = {name: getattr(model_class, name) for name in ("compile", "fit", "evaluate", "predict")}
     model_class.compile = _compile(originals["compile"], recorder)
     model_class.fit = _fit(originals["fit"], recorder)
     model_class.evaluate = _bounded(originals["evaluate"], recorder, "evaluate")
+    model_class.make_test_function = _eager_test_function(model_class.make_test_function)
+    _build_before_tracing()
     model_class.predict = _bounded(originals["predict"], recorder, "predict")
     for legacy, modern in (("fit_generator", "fit"), ("evaluate_generator", "evaluate"),
                            ("predict_generator", "predict")):
         setattr(model_class, legacy, _legacy_alias(legacy, modern, recorder))
     return recorder
+
+
+def _eager_test_function(original: Any) -> Any:
+    """Evaluation (``fit``'s validation, ``evaluate``) runs eagerly: the budget allows it a few
+    batches (``eval_steps``), and running those is cheaper than tracing the function that would
+    run them (bench/grade_speed.py; training steps stay traced, where tracing is the cheaper)."""
+
+    @functools.wraps(original)
+    def make_test_function(self: Any, force: bool = False) -> Any:
+        if getattr(self, "test_function", None) is not None and not force:
+            return self.test_function
+        traced, self.run_eagerly = self.run_eagerly, True
+        try:
+            return original(self, force)
+        finally:
+            self.run_eagerly = traced
+
+    return make_test_function
+
+
+def _build_before_tracing() -> None:
+    """Create the optimizer's, the metrics' and the loss's variables before ``fit`` traces its
+    step, from the shapes of its data (no batch is read), as Keras does under a distribution
+    strategy. Without one Keras creates them while tracing, and a function that creates variables
+    is traced twice: the second tracing of a fine-tuning step is its slowest part."""
+    from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
+
+    original = TensorFlowTrainer._maybe_symbolic_build
+
+    @functools.wraps(original)
+    def maybe_symbolic_build(self: Any, iterator: Any = None, data_batch: Any = None) -> Any:
+        spec = getattr(getattr(iterator, "_distributed_dataset", None), "element_spec", None)
+        if self._distribute_strategy is not None or data_batch is not None or spec is None:
+            return original(self, iterator=iterator, data_batch=data_batch)
+        try:
+            self._symbolic_build(data_batch=_symbolic_batch(spec))
+        except Exception:  # noqa: BLE001 - then Keras builds them while tracing, as it would have
+            pass
+        return None
+
+    TensorFlowTrainer._maybe_symbolic_build = maybe_symbolic_build
+
+
+def _symbolic_batch(spec: Any) -> Any:
+    """A batch of tf.data's element spec as Keras's symbolic build reads it (shapes and dtypes)."""
+    import tensorflow as tf
+
+    def shaped(leaf: Any) -> Any:
+        return types.SimpleNamespace(shape=tuple(leaf.shape), dtype=leaf.dtype.name)
+
+    batch = tf.nest.map_structure(shaped, spec)
+    return tuple(batch) if isinstance(batch, list) else batch
 
 
 def _legacy_alias(legacy: str, modern: str, recorder: Recorder) -> Any:
@@ -179,6 +244,7 @@ def _fit(original: Any, recorder: Recorder) -> Any:
 
     @functools.wraps(original)
     def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
+        entered = time.perf_counter()
         call = signature.bind(self, *args, **kwargs)
         call.apply_defaults()
         arguments = call.arguments
@@ -199,12 +265,14 @@ def _fit(original: Any, recorder: Recorder) -> Any:
                             has_validation=arguments.get("validation_data") is not None
                             or bool(arguments.get("validation_split")))
         batch_losses: list[float] = []
-        arguments["callbacks"] = [*(arguments.get("callbacks") or []), _batch_logger(batch_losses)]
+        timing = clock.PhaseClock(entered)
+        arguments["callbacks"] = [*(arguments.get("callbacks") or []), _batch_logger(batch_losses), timing.callback()]
         before = _weights(self)
         for base in bases:
             probe = applications.BASES[id(base)]["probe"]
             if probe is not None:
                 probe.reset()
+        timing.prepared()
         applications.InputProbe.recording = recorder.in_fit = True
         try:
             with batches.capped(arguments, cap.images) if cap else nullcontext() as how:
@@ -215,13 +283,17 @@ def _fit(original: Any, recorder: Recorder) -> Any:
                 history = original(*call.args, **call.kwargs)
         finally:
             applications.InputProbe.recording = recorder.in_fit = False
+        trained = time.perf_counter()
+        changes, statistics = weight_changes(before, self), _probe_summaries(self)
+        compared = time.perf_counter() - trained
+        artifact = recorder.save(self, f"fit{phase}")
         recorder.trace.emit("fit", phase=phase, model_id=id(self), requested=requested,
                             epochs_run=list(getattr(history, "epoch", [])),
                             history={k: [jsonable(v) for v in values] for k, values in getattr(history, "history", {}).items()},
                             batch_losses=batch_losses,
-                            weights=weight_changes(before, self), input_statistics=_probe_summaries(self),
+                            weights=changes, input_statistics=statistics,
                             optimizer=describe_optimizer(self.optimizer) if self.optimizer is not None else None,
-                            artifact=recorder.save(self, f"fit{phase}"))
+                            artifact=artifact, seconds=timing.seconds(trained, compared, artifact["seconds"] if artifact else 0.0))
         if history is not None and isinstance(getattr(history, "history", None), dict):
             history.history = AliasingHistory(history.history, recorder.trace)
         return history

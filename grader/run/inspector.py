@@ -4,8 +4,8 @@
 ``{"artifacts": [file names, in the order the run saved them], "bases": {model name: architecture}}``.
 
 The parent starts it beside the student's run, so TensorFlow's import and the loading of every
-model but the newest overlap the training; the request comes (and standard input closes) when the
-run has ended. Each file is copied into ``WORK`` and hashed (the copy is what gets loaded, so the
+model overlap the training (the harness renames each file into place once it is whole); the
+request comes (and standard input closes) when the run has ended. Each file is copied into ``WORK`` and hashed (the copy is what gets loaded, so the
 hash names exactly what was inspected), then loaded with Keras safe mode (no Lambda bytecode, no
 arbitrary imports) and without its optimizer. The inspector describes each model with the same code
 the harness uses for the trace and fingerprints every layer's weights, so the parent can compare
@@ -48,8 +48,9 @@ def main(argv: list[str]) -> int:
     request = _request_if_sent()
     while request is None:
         names = sorted(name for name in os.listdir(artifacts) if SAVED_MODEL.match(name))[:_MAX_MODELS]
-        # The harness saves one file at a time: all but the newest are complete while the run goes on.
-        for name in names[:-1]:
+        # The harness writes each file under another name and renames it whole: every file named
+        # as a saved model is complete, the newest too, while the run goes on.
+        for name in names:
             if name not in loaded:
                 loaded[name] = Loaded.read(keras, artifacts / name, work)
         request = _request_if_sent()
