@@ -227,7 +227,10 @@ class DaskGrader:
               settings: RunSettings) -> Iterator[tuple[Submission, Grade, dict[str, Any] | None]]:
         """Send each submission to the cluster; yield (submission, grade, run record) as each ends."""
         distributed = _dask()
-        rubric_future, settings_future = self.client.scatter([rubric, portable(settings)], broadcast=True)
+        # Rubric and settings go inside each task (a few KB), not scattered once: scattered data
+        # lives on the workers that held it, and a killed worker that alone held it (the only one
+        # up when grading began) took it along, and every grade with it ("already forgotten").
+        moved = portable(settings)
         futures = {}
         for submission in submissions:
             try:
@@ -235,7 +238,7 @@ class DaskGrader:
             except (ClusterError, OSError) as error:
                 yield submission, Grade.from_error(submission.id, error, rubric.max_score), None
                 continue
-            future = self.client.submit(grade_parcel, parcel, rubric_future, settings_future, pure=False,
+            future = self.client.submit(grade_parcel, parcel, rubric, moved, pure=False,
                                         resources={RESOURCE: 1}, key=f"grade-{submission.id}-{os.urandom(4).hex()}")
             futures[future] = submission
         self.in_flight = len(futures)
