@@ -4,8 +4,8 @@ a live corpus that runs a submission at most once per session (two at a time).
 Test tiers: checks, diagnosis and scoring are tested on *recorded* evidence (each fixture's run,
 saved as JSON under ``fixtures/evidence/``; the static facts are read again from the source), in
 milliseconds. Tests marked ``slow`` run code in the sandbox: a handful prove that live runs still
-match their recordings. ``pytest --update-traces`` re-records every fixture (about 40 minutes on two cores;
-``--update-base-traces`` only the base matrix's).
+match their recordings. ``pytest --update-traces`` re-records every fixture (about an hour on two cores;
+``--update-base-traces`` only the base matrix's, about half of it).
 """
 
 from __future__ import annotations
