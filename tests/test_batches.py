@@ -70,17 +70,17 @@ def test_an_image_iterator_reads_fewer_images_a_batch_then_gets_its_own_size_bac
 
 def test_only_a_base_too_slow_even_on_part_of_each_batch_gets_more_time(tmp_path) -> None:  # noqa: ANN001
     from grader.intake import read_program
-    from grader.run.runner import _time_for_bases
+    from grader.run.runner import _time_for_bases, run_bases
     from grader.run.settings import RunSettings
     from grader.shared.cost import time_factor
 
     assert time_factor(step_cost("ResNet50", 224, 224), 32) == 1.0 and time_factor(None, 32) == 1.0
     code = tmp_path / "lab.py"
     code.write_text("import keras\nbase = keras.applications.ConvNeXtTiny(input_shape=(224, 224, 3), include_top=False)\n")
-    settings, notes = _time_for_bases(RunSettings(), read_program(code))
+    settings, notes = _time_for_bases(RunSettings(), run_bases(RunSettings(), read_program(code)))
     factor = time_factor(step_cost("ConvNeXtTiny", 224, 224), 32)
     assert factor > 2 and settings.budget.timeout_seconds == round(240 * factor)
     assert notes == [f"ConvNeXtTiny at 224x224 trains slowly even on part of each batch: the run was given "
                      f"{round(240 * factor)} s instead of 240 s"]
     code.write_text(code.read_text().replace("ConvNeXtTiny", "ResNet50"))
-    assert _time_for_bases(RunSettings(), read_program(code)) == (RunSettings(), [])
+    assert _time_for_bases(RunSettings(), run_bases(RunSettings(), read_program(code))) == (RunSettings(), [])

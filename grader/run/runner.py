@@ -18,7 +18,7 @@ from typing import Any
 from grader.cache import cache_root
 from grader.errors import SubmissionError
 from grader.intake import Program, read_program
-from grader.offline.prepare import ensure_offline_assets
+from grader.offline.prepare import Base, ensure_offline_assets
 from grader.offline.synthetic import (ensure_dataset, ensure_flowers, ensure_petimages_zip, ensure_tfds_cats_vs_dogs,
                                       ensure_zip)
 from grader.results import RunResult, RunStatus
@@ -92,11 +92,11 @@ _FLOWERS_NAMES = ("flower_photos", "tf_flowers")
 _MAKING = threading.Lock()
 
 
-def data_source(settings: RunSettings, program: Program) -> DataSource:
+def data_source(settings: RunSettings, program: Program, bases: tuple[Base, ...]) -> DataSource:
     """The real folder given with ``--data``, else the synthetic dataset (made once, cached); the
     PetImages archive and the flower photos too when the program names them. The stand-in weights
-    of the lab's base and of the bases the source builds are made first, outside the sandbox."""
-    ensure_offline_assets(settings.cache, ((settings.base,) if settings.base else ()) + bases_built(program))
+    of ``bases`` (``run_bases``) are made first, outside the sandbox."""
+    ensure_offline_assets(settings.cache, bases)
     archive = ensure_zip(settings.cache)
     source = program.source.lower()
     with _MAKING:  # two runs starting together must not draw one dataset into the same staging folder
@@ -111,6 +111,12 @@ def data_source(settings: RunSettings, program: Program) -> DataSource:
 
 _SOURCE_BASES = 2  # the source is untrusted: what it makes the grader build outside the sandbox is bounded
 _SOURCE_SIDE = 331  # the largest usual size (NASNetLarge); InceptionV3's and Xception's 299 are within
+
+
+def run_bases(settings: RunSettings, program: Program) -> tuple[Base, ...]:
+    """The bases a run of ``program`` builds as far as is known before it: the lab's, and those
+    its source builds (``bases_built``)."""
+    return ((settings.base,) if settings.base else ()) + bases_built(program)
 
 
 def bases_built(program: Program) -> tuple[tuple[str, tuple[int, int, int], bool], ...]:
@@ -132,11 +138,12 @@ def bases_built(program: Program) -> tuple[tuple[str, tuple[int, int, int], bool
 def _run_in(work: Path, program: Program, settings: RunSettings, isolation: Isolation, keep: Path | None,
             files: tuple[Path, ...] | None) -> RunResult:
     scratch, control, logs = Scratch(work / "scratch"), work / "control", work / "logs"
-    settings, notes = _time_for_bases(settings, program)
+    bases = run_bases(settings, program)
+    settings, notes = _time_for_bases(settings, bases)
     script = fill_scratch(scratch, program, files)
     control.mkdir()
     key = secrets.token_bytes(32)  # signs the trace; only the harness (and this process) know it
-    data = data_source(settings, program)
+    data = data_source(settings, program, bases)
     cache = settings.cache or cache_root()
     config = HarnessConfig(
         script=str(script), workdir=str(scratch.root), data_root=str(data.root), data_kind=data.kind,
@@ -165,10 +172,9 @@ def _run_in(work: Path, program: Program, settings: RunSettings, isolation: Isol
     return replace(result, artifacts=keep_outputs(scratch, logs, keep))
 
 
-def _time_for_bases(settings: RunSettings, program: Program) -> tuple[RunSettings, list[str]]:
-    """More wall time for a run whose base's step, cut to the fewest images, still costs many of
-    the lab's (``grader.shared.cost.time_factor``), and the note that says so."""
-    bases = ((settings.base,) if settings.base else ()) + bases_built(program)
+def _time_for_bases(settings: RunSettings, bases: tuple[Base, ...]) -> tuple[RunSettings, list[str]]:
+    """More wall time for a run building ``bases`` when one's step, cut to the fewest images, still
+    costs many of the lab's (``grader.shared.cost.time_factor``), and the note that says so."""
     budget = settings.budget
     factors = [(time_factor(step_cost(name, shape[0], shape[1]), budget.step_images), name, shape)
                for name, shape, _ in bases]
