@@ -160,7 +160,7 @@ class DecisionStore:
         try:
             connection = sqlite3.connect(self.path, timeout=_BUSY_SECONDS, isolation_level=None)
             try:
-                connection.execute("PRAGMA journal_mode=WAL")
+                _to_wal(connection)
                 connection.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
                 version = connection.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
                 if version is None:
@@ -390,3 +390,20 @@ def apply_decisions(grade: Grade, decisions: dict[tuple[str, str], Decision], fi
     answers = tuple(decided(answer) for answer in grade.answers)
     score = round(sum(c.points for c in checks) + sum(a.points for a in answers), 4)
     return replace(grade, checks=checks, answers=answers, score=score)
+
+
+def _to_wal(connection: sqlite3.Connection) -> None:
+    """Put the database in WAL mode. SQLite does not wait for another process's lock on this step
+    (its busy handler is not called), so two processes making the store at once retry it here for
+    as long as a transaction may wait."""
+    import time
+
+    deadline = time.monotonic() + _BUSY_SECONDS
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
