@@ -52,7 +52,7 @@ def derive(evidence: Evidence, start: Rubric, source: str) -> Derived:
     """The rubric for the lab ``evidence`` shows, weighed like ``start`` (whose file gives the
     written questions). Raises ``UnfinishedRunError`` when the run did not reach its end (see
     ``require_finished``), ``ValueError`` when it shows no pretrained base to describe."""
-    require_finished(evidence, start)
+    require_finished(evidence)
     lab, assumed = lab_of(evidence)
     start_text = Path(start.source).read_text(encoding="utf-8")
     candidates = [_for_lab(spec, start, lab) for spec in start.checks
@@ -72,17 +72,16 @@ _NOTHING_WRITTEN = ("so no rubric was written: one made from a run that stopped 
                     "check the run had not reached")
 
 
-def require_finished(evidence: Evidence, start: Rubric) -> None:
+def require_finished(evidence: Evidence) -> None:
     """Raise ``UnfinishedRunError``, saying what stopped the run and what to do, unless the
     solution's run reached its end: a check may be left out only because the solution shows it does
     not apply, never because the run stopped first."""
     run = evidence.run
     if run.status is RunStatus.COMPLETED and not run.missing_module:
         return
-    budget = start.budget
     if run.status is RunStatus.TIMEOUT:
         raise UnfinishedRunError(
-            f"the solution's run did not finish within {budget.timeout_seconds:g} s ({run.reason}), {_NOTHING_WRITTEN}. "
+            f"the solution's run {run.reason}, {_NOTHING_WRITTEN}. "
             "Run it again on a quieter machine (one job at a time), or start from a rubric (--rubric) whose [run] "
             "table gives it more time (timeout_seconds) or fewer training steps (steps_per_epoch)")
     if run.status is RunStatus.LIMIT and "memory" in run.reason:

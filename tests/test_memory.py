@@ -82,8 +82,8 @@ def _evidence(status: RunStatus, reason: str) -> Evidence:
 
 
 @pytest.mark.parametrize(("status", "reason", "named"), [
-    (RunStatus.TIMEOUT, "did not finish within the time limit; the first fit (line 40) had not finished",
-     "did not finish within 240 s"),
+    (RunStatus.TIMEOUT, "did not finish within the time limit (1155 s); the first fit (line 40) had not finished",
+     r"run did not finish within the time limit \(1155 s\)"),
     (RunStatus.LIMIT, "the run used more than 12 GiB of memory (the limit) while building ResNet50 and its weights",
      "stopped at the memory limit"),
     (RunStatus.INTERNAL_ERROR, "the grader's harness did not start: ...", "grading environment"),

@@ -80,3 +80,12 @@ def test_a_grade_saved_before_packages_were_told_apart_reads_its_module_as_the_p
     run = RunResult.from_dict({"status": "error", "reason": "", "returncode": 1, "duration": 1.0, "stdout_tail": "",
                                "stderr_tail": "", "trace": [], "missing_module": "albumentations"})
     assert run.missing_package == "albumentations"
+
+
+def test_a_timeout_names_the_limit_the_run_had() -> None:
+    """A slow base's run gets more than the rubric's seconds: the reason names what it had."""
+    stopped = ChildOutcome(returncode=-9, timed_out=True, duration=1155.2, stdout="", stderr="", signal_name="SIGKILL")
+    events = ({"kind": "harness_start"}, {"kind": "fit_start", "phase": 1, "line": 40})
+    status, reason = classify(stopped, events)
+    assert status is RunStatus.TIMEOUT
+    assert reason.startswith("did not finish within the time limit (1155 s); last recorded at line 40")

@@ -32,7 +32,9 @@ def classify(outcome: ChildOutcome, events: tuple[dict[str, Any], ...]) -> tuple
     if outcome.timed_out:
         last = next((e for e in reversed(events) if e.get("line")), None)
         where = f"; last recorded at line {last['line']} ({last['kind']})" if last else ""
-        return RunStatus.TIMEOUT, f"did not finish within the time limit{where}{_unfinished(events)}"
+        # Stopped at its limit, so its duration is the limit it had (a slow base's raised one too).
+        return RunStatus.TIMEOUT, (f"did not finish within the time limit ({outcome.duration:.0f} s){where}"
+                                   f"{_unfinished(events)}")
     if outcome.memory is not None and outcome.memory.exceeded:
         return RunStatus.LIMIT, f"{_used_more(outcome)}{_doing(events)}"
     if "harness_start" not in kinds:
