@@ -138,7 +138,7 @@ _RUN_OPTIONS = [
                       "transfer_learning, the bundled transfer-learning rubric."),
     _DATA,
     _WEIGHTS,
-    click.option("--timeout", type=click.FloatRange(min=1), help="Seconds each run may take (default: from the rubric)."),
+    click.option("--timeout", type=click.FloatRange(min=1), help="Seconds each run may take (default: the rubric's, raised for a slow base such as ConvNeXtTiny)."),
     _ISOLATION,
     click.option("--json", "json_out", help="Write the results JSON to this file ('-' for standard output)."),
     click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors (exit code tells the outcome)."),
@@ -162,7 +162,7 @@ def _settings(rubric_budget, timeout: float | None, data: Path | None, weights: 
     if data is not None:
         _require_tutorial_layout(data)
     budget = replace(rubric_budget, timeout_seconds=timeout) if timeout else rubric_budget
-    return RunSettings(budget=budget, data=data, weights_file=weights,
+    return RunSettings(budget=budget, data=data, weights_file=weights, timeout_fixed=bool(timeout),
                        isolation=None if isolation == "auto" else isolation,
                        base=(lab.base, lab.input_shape, lab.include_top) if lab is not None and lab.weights == "imagenet" else None)
 

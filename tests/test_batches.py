@@ -82,5 +82,7 @@ def test_only_a_base_too_slow_even_on_part_of_each_batch_gets_more_time(tmp_path
     assert factor > 2 and settings.budget.timeout_seconds == round(240 * factor)
     assert notes == [f"ConvNeXtTiny at 224x224 trains slowly even on part of each batch: the run was given "
                      f"{round(240 * factor)} s instead of 240 s"]
+    given = RunSettings(timeout_fixed=True)  # `--timeout 240`: what was asked, not raised
+    assert _time_for_bases(given, run_bases(given, read_program(code))) == (given, [])
     code.write_text(code.read_text().replace("ConvNeXtTiny", "ResNet50"))
     assert _time_for_bases(RunSettings(), run_bases(RunSettings(), read_program(code))) == (RunSettings(), [])

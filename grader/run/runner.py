@@ -174,8 +174,11 @@ def _run_in(work: Path, program: Program, settings: RunSettings, isolation: Isol
 
 def _time_for_bases(settings: RunSettings, bases: tuple[Base, ...]) -> tuple[RunSettings, list[str]]:
     """More wall time for a run building ``bases`` when one's step, cut to the fewest images, still
-    costs many of the lab's (``grader.shared.cost.time_factor``), and the note that says so."""
+    costs many of the lab's (``grader.shared.cost.time_factor``), and the note that says so; none
+    when the time was given (``--timeout``)."""
     budget = settings.budget
+    if settings.timeout_fixed:
+        return settings, []
     factors = [(time_factor(step_cost(name, shape[0], shape[1]), budget.step_images), name, shape)
                for name, shape, _ in bases]
     factor, name, shape = max(factors, default=(1.0, "", ()))

@@ -27,6 +27,8 @@ class RunSettings:
     # The lab's pretrained base, input size and top: its stand-in weights are made before any run, as the
     # sandbox cannot keep what a run builds. MobileNetV2's usual sizes are always made.
     base: tuple[str, tuple[int, int, int], bool] | None = None  # with include_top
+    # The budget's timeout_seconds was given (``--timeout``): a slow base does not raise it.
+    timeout_fixed: bool = False
 
     def run_limits(self) -> Limits:
         """The limits of a run: those given, or the defaults with the budget's memory (a rubric's
