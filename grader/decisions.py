@@ -23,6 +23,7 @@ import hashlib
 import io
 import math
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -396,8 +397,6 @@ def _to_wal(connection: sqlite3.Connection) -> None:
     """Put the database in WAL mode. SQLite does not wait for another process's lock on this step
     (its busy handler is not called), so two processes making the store at once retry it here for
     as long as a transaction may wait."""
-    import time
-
     deadline = time.monotonic() + _BUSY_SECONDS
     while True:
         try:

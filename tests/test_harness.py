@@ -262,3 +262,26 @@ def test_keras2_paths_run_as_they_meant_and_nets_is_named_for_what_it_was(rubric
     assert result.reason.startswith("imports `nets` at keras2_paths.py, line 18: TF-slim's")
     assert "nothing to install" in result.reason
     assert (result.missing_module, result.missing_package) == ("nets", "")
+
+
+def test_a_model_that_fails_to_save_leaves_no_half_written_file(tmp_path: Path) -> None:
+    """The harness saves under a hidden name and renames it whole; a save that fails midway
+    (an unserialisable layer, a full disk) is recorded and its partial file removed."""
+    from types import SimpleNamespace
+
+    from grader.harness.training import Recorder
+    from grader.shared.layout import Scratch
+
+    class Unsaveable:
+        def save(self, path: Path) -> None:
+            Path(path).write_bytes(b"PK half a zip")
+            raise TypeError("cannot serialise layer 'custom'")
+
+    emitted: list[tuple[str, dict]] = []
+    trace = SimpleNamespace(emit=lambda kind, **fields: emitted.append((kind, fields)))
+    artifacts = Scratch(tmp_path).artifacts
+    artifacts.mkdir(parents=True)
+    recorder = Recorder(trace, SimpleNamespace(save_models=True, workdir=str(tmp_path)))
+    assert recorder.save(Unsaveable(), "fit1") is None
+    assert list(artifacts.iterdir()) == []
+    assert emitted == [("artifact_error", {"label": "fit1", "error": "TypeError: cannot serialise layer 'custom'"})]

@@ -54,6 +54,7 @@ class Recorder:
             digest = file_digest(partial)
             partial.replace(path)
         except Exception as error:  # noqa: BLE001 - e.g. an unserialisable custom layer
+            partial.unlink(missing_ok=True)  # half written: nobody reads it, and it would be kept
             self.trace.emit("artifact_error", label=label, error=f"{type(error).__name__}: {error}"[:500])
             return None
         return {"file": path.name, "sha256": digest, "seconds": round(time.perf_counter() - started, 3)}

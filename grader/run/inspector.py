@@ -5,12 +5,12 @@
 
 The parent starts it beside the student's run, so TensorFlow's import and the loading of every
 model overlap the training (the harness renames each file into place once it is whole); the
-request comes (and standard input closes) when the run has ended. Each file is copied into ``WORK`` and hashed (the copy is what gets loaded, so the
-hash names exactly what was inspected), then loaded with Keras safe mode (no Lambda bytecode, no
-arbitrary imports) and without its optimizer. The inspector describes each model with the same code
-the harness uses for the trace and fingerprints every layer's weights, so the parent can compare
-the two records without TensorFlow. It runs in the same sandbox as student code: the files are
-untrusted.
+request comes (and standard input closes) when the run has ended. Each file is copied into
+``WORK`` and hashed (the copy is what gets loaded, so the hash names exactly what was inspected),
+then loaded with Keras safe mode (no Lambda bytecode, no arbitrary imports) and without its
+optimizer. The inspector describes each model with the same code the harness uses for the trace
+and fingerprints every layer's weights, so the parent can compare the two records without
+TensorFlow. It runs in the same sandbox as student code: the files are untrusted.
 """
 
 from __future__ import annotations

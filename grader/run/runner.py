@@ -176,9 +176,9 @@ def _time_for_bases(settings: RunSettings, bases: tuple[Base, ...]) -> tuple[Run
     """More wall time for a run building ``bases`` when one's step, cut to the fewest images, still
     costs many of the lab's (``grader.shared.cost.time_factor``), and the note that says so; none
     when the time was given (``--timeout``)."""
-    budget = settings.budget
     if settings.timeout_fixed:
         return settings, []
+    budget = settings.budget
     factors = [(time_factor(step_cost(name, shape[0], shape[1]), budget.step_images), name, shape)
                for name, shape, _ in bases]
     factor, name, shape = max(factors, default=(1.0, "", ()))
